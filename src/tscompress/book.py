@@ -1,0 +1,270 @@
+"""``tscompress book``: run the chapters, stage their results, build both editions (HTML, PDF).
+
+The build never writes into the repository's own ``book/`` folder. It assembles a source tree in
+``<output>/src`` — the two configs and tables of contents, the narrative pages, and under
+``book/_generated/`` the computed tables, figures, numbers and executed notebooks of the chosen
+profile plus the run manifest — and builds each edition from it with Jupyter Book 1.x into
+``<output>/<lang>/_build/{html,latex}``. A landing page ``<output>/index.html`` links the
+editions and the PDFs. Sphinx warnings fail the build (a missing figure, table or glue key is a
+warning), so a book that builds is a book with nothing missing.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import BookError, ConfigError
+from .results import atomic_write_text, read_json, write_json
+from .runner import CHAPTERS, chapter_names, root_or_error, run_chapter
+
+__all__ = ["build_book", "stage_sources", "manifest_markdown", "LANGS"]
+
+LANGS = {"ru": ("_config.yml", "_toc.yml"), "en": ("_config.en.yml", "_toc.en.yml")}
+STAGED_SUFFIXES = {".csv", ".png", ".svg", ".json", ".ipynb"}
+
+TEXT = {
+    "heading": {"ru": "Параметры этого запуска", "en": "This run"},
+    "profile": {"ru": "Профиль", "en": "Profile"},
+    "dataset": {"ru": "Датасет", "en": "Dataset"},
+    "protocol": {"ru": "Протокол", "en": "Protocol"},
+    "splits": {"ru": "Разбиение (обучение / валидация / тест)", "en": "Split (train / validation / test)"},
+    "seeds": {"ru": "Сиды", "en": "Seeds"},
+    "device": {"ru": "Устройство", "en": "Device"},
+    "versions": {"ru": "Версии", "en": "Versions"},
+    "commit": {"ru": "Коммит", "en": "Commit"},
+    "dirty": {"ru": "(с незакоммиченными изменениями)", "en": "(with uncommitted changes)"},
+    "built": {"ru": "Собрано", "en": "Built"},
+    "chapter": {"ru": "Глава", "en": "Chapter"},
+    "wall": {"ru": "Время счёта, с", "en": "Wall time, s"},
+    "finished": {"ru": "Завершена", "en": "Finished"},
+    "warn_title": {"ru": "Это не официальное разбиение", "en": "This is not the official split"},
+    "warn_resample": {
+        "ru": "Тестовая выборка — стратифицированная часть доступных размеченных примеров (протокол resample), а не "
+              "официальный тест UEA из 205 примеров. Точности этой книги поэтому нельзя напрямую сравнивать с числами "
+              "исследования: у нас другой и меньший тест, один пример = {pts} п.п. точности.",
+        "en": "The test set is a stratified part of the labelled cases available (the resample protocol), not UEA's "
+              "official 205-case test split. This book's accuracies are therefore not directly comparable with the "
+              "study's: the test set is different and smaller, one case = {pts} accuracy points.",
+    },
+    "warn_tslib": {
+        "ru": "Протокол tslib: валидация проводится на тестовой выборке, как в Time-Series-Library и в исследовании. "
+              "Выбор эпохи по тесту делает точности оптимистичными; используйте его только для сравнения с исследованием.",
+        "en": "The tslib protocol validates on the test split, as Time-Series-Library and the study did. Choosing the "
+              "epoch on the test set makes the accuracies optimistic; use it only to compare with the study.",
+    },
+    "warn_cv": {
+        "ru": "Протокол cv: одна из {k} стратифицированных частей; это не официальное разбиение.",
+        "en": "The cv protocol: one of {k} stratified folds; this is not the official split.",
+    },
+}
+
+
+def _t(key: str, lang: str, **kw: Any) -> str:
+    return TEXT[key][lang].format(**kw)
+
+
+def manifest_markdown(results_dir: Path, chapters: list[str], lang: str) -> str:
+    """The run manifest shown on each edition's first page, from the chapters' manifests."""
+    manifests = {c: read_json(results_dir / c / "manifest.json") for c in chapters}
+    runs = {c: read_json(results_dir / c / "run.json") for c in chapters if (results_dir / c / "run.json").exists()}
+    first = manifests[chapters[0]]
+    env = first.get("environment", {})
+    data = next(iter(first.get("data", {}).values()), {})
+    sizes = data.get("sizes", {})
+    git = first.get("git", {})
+    protocol = first.get("protocol", "?")
+    lines = [f"## {_t('heading', lang)}", ""]
+    if protocol != "official":
+        n_test = sizes.get("test") or 0
+        pts = f"{100 / n_test:.1f}" if n_test else "?"
+        key = {"tslib": "warn_tslib", "cv": "warn_cv"}.get(protocol, "warn_resample")
+        body = _t(key, lang, pts=pts, k=data.get("n_folds", "k"))
+        lines += [":::{warning} " + _t("warn_title", lang), body, ":::", ""]
+    versions = ", ".join(f"{k} {env[k]}" for k in ("tscompress", "python", "torch", "aeon", "numpy") if env.get(k))
+    commit = git.get("commit") or "—"
+    if git.get("dirty"):
+        commit += " " + _t("dirty", lang)
+    split = " / ".join(str(sizes.get(k, "?")) for k in ("train", "val", "test"))
+    rows = [
+        (_t("profile", lang), f"`{first.get('profile')}`"),
+        (_t("dataset", lang), str(first.get("dataset"))),
+        (_t("protocol", lang), f"`{protocol}`"),
+        (_t("splits", lang), split),
+        (_t("seeds", lang), ", ".join(str(s) for s in first.get("seeds", []))),
+        (_t("device", lang), f"{first.get('device')} ({env.get('cpu_count')} CPU, {env.get('torch_threads')} torch threads)"),
+        (_t("versions", lang), versions),
+        (_t("commit", lang), f"`{commit}`"),
+        (_t("built", lang), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+    ]
+    lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
+    lines += [f"| {_t('chapter', lang)} | {_t('wall', lang)} | {_t('finished', lang)} |", "|---|---:|---|"]
+    for c in chapters:
+        seconds = runs.get(c, {}).get("seconds", manifests[c].get("wall_seconds"))
+        lines.append(f"| {c} | {float(seconds):.0f} | {manifests[c].get('finished', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path) -> Path:
+    """Assemble the book's source tree in ``src`` (replacing what was there)."""
+    tmp = src.with_name(src.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for lang, files in LANGS.items():
+        for name in files:
+            shutil.copy2(root / name, tmp / name)
+    shutil.copytree(root / "book", tmp / "book", ignore=shutil.ignore_patterns("_generated", ".*"))
+    gen = tmp / "book" / "_generated"
+    (gen / "nb").mkdir(parents=True)
+    for c in chapters:
+        folder = results_dir / c
+        for path in folder.rglob("*"):
+            rel = path.relative_to(folder)
+            if path.is_file() and path.suffix in STAGED_SUFFIXES and rel.parts[0] != "checkpoints":
+                if path.suffix == ".ipynb" and rel == Path(f"{c}.ipynb"):
+                    shutil.copy2(path, gen / "nb" / path.name)
+                else:
+                    (gen / c / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, gen / c / rel)
+    for lang in LANGS:
+        atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(results_dir, chapters, lang))
+    shutil.rmtree(src, ignore_errors=True)
+    os.replace(tmp, src)
+    return src
+
+
+def _jupyter_book() -> list[str]:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("jupyter-book")
+    if not found:
+        raise BookError("jupyter-book is not installed: pip install 'jupyter-book<2'")
+    return [found]
+
+
+def _run_build(src: Path, lang: str, out: Path, builder: str, log: Path) -> None:
+    config, toc = LANGS[lang]
+    cmd = _jupyter_book() + ["build", str(src), "--config", str(src / config), "--toc", str(src / toc),
+                             "--path-output", str(out), "--builder", builder, "-W", "--keep-going", "--all"]
+    with open(log, "w", encoding="utf-8") as fh:
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        problems = [l for l in text if "WARNING" in l or "ERROR" in l or "Error" in l]
+        first = problems[0].strip() if problems else (text[-1] if text else "no output")
+        raise BookError(f"{lang} {builder} build failed ({len(problems)} problem(s)); first: {first}; full log: {log}")
+
+
+def _landing(output: Path, langs: list[str], pdfs: dict[str, Path], profile: str) -> Path:
+    titles = {"ru": "Русское издание", "en": "English edition"}
+    items = []
+    for lang in langs:
+        link = f'<a href="{lang}/_build/html/index.html">{titles[lang]} (HTML)</a>'
+        if lang in pdfs:
+            link += f' · <a href="{html.escape(os.path.relpath(pdfs[lang], output))}">PDF</a>'
+        items.append(f"<li>{link}</li>")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tscompress book ({html.escape(profile)})</title>
+<style>body{{font-family:sans-serif;max-width:40em;margin:3em auto;line-height:1.5}}</style></head>
+<body><h1>tscompress</h1>
+<p>Сжатие нейронных сетей для классификации временных рядов · Compressing neural networks for time-series
+classification. Profile <code>{html.escape(profile)}</code>.</p>
+<ul>{''.join(items)}</ul></body></html>
+"""
+    return atomic_write_text(output / "index.html", page)
+
+
+def _check_outputs(out: Path, lang: str, src: Path) -> None:
+    html_dir = out / "_build" / "html"
+    config, toc = LANGS[lang]
+    missing = []
+    for line in (src / toc).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        for prefix in ("root:", "- file:"):
+            if line.startswith(prefix):
+                page = line[len(prefix):].strip()
+                if not (html_dir / f"{page}.html").exists():
+                    missing.append(f"{page}.html")
+    if missing:
+        raise BookError(f"{lang} edition is missing page(s): {', '.join(missing)}")
+
+
+def build_book(args) -> int:
+    root = root_or_error()
+    from .cli import _chapter_params, _results_dir
+
+    results_dir = _results_dir(root, args)
+    langs = [l.strip() for l in args.lang.split(",") if l.strip()]
+    bad = [l for l in langs if l not in LANGS]
+    if bad or not langs:
+        raise ConfigError(f"unknown edition(s) {', '.join(bad) or '(none)'}; choose from: {', '.join(LANGS)}")
+    output = Path(args.output).resolve() if args.output else root / "_build" / args.profile
+    output.mkdir(parents=True, exist_ok=True)
+    chapters = chapter_names(root)
+    params = _chapter_params(args)
+    steps: list[tuple[str, str, float]] = []
+    t_all = time.perf_counter()
+
+    def elapsed() -> str:
+        s = int(time.perf_counter() - t_all)
+        return f"{s // 60:02d}:{s % 60:02d}"
+
+    for i, chapter in enumerate(chapters, 1):
+        if args.reuse:
+            if not (results_dir / chapter / "manifest.json").exists():
+                raise ConfigError(f"--reuse: no results for {chapter} in {results_dir}; run without --reuse first")
+            steps.append((f"chapter {chapter}", "reused", 0.0))
+            continue
+        print(f"[{i}/{len(chapters)}] {chapter} (elapsed {elapsed()})", flush=True)
+        outcome = run_chapter(chapter, params, results_dir, force=args.force, root=root)
+        status = "unchanged, kept" if outcome.status == "cached" else "ran"
+        steps.append((f"chapter {chapter}", status, 0.0 if outcome.status == "cached" else outcome.seconds))
+        print(f"      {chapter}: {status} ({outcome.seconds:.0f} s)", flush=True)
+
+    t0 = time.perf_counter()
+    src = stage_sources(root, results_dir, chapters, output / "src")
+    steps.append(("stage sources", "ok", time.perf_counter() - t0))
+    logs = output / "logs"
+    logs.mkdir(exist_ok=True)
+    pdfs: dict[str, Path] = {}
+    for lang in langs:
+        print(f"html {lang} (elapsed {elapsed()})", flush=True)
+        t0 = time.perf_counter()
+        _run_build(src, lang, output / lang, "html", logs / f"html-{lang}.log")
+        _check_outputs(output / lang, lang, src)
+        steps.append((f"html {lang}", "ok", time.perf_counter() - t0))
+    if args.pdf:
+        if not shutil.which("xelatex") or not shutil.which("latexmk"):
+            raise BookError("--pdf needs xelatex and latexmk (Debian: texlive-xetex texlive-latex-extra "
+                            "texlive-lang-cyrillic fonts-freefont-otf latexmk texlive-fonts-recommended)")
+        for lang in langs:
+            print(f"pdf {lang} (elapsed {elapsed()})", flush=True)
+            t0 = time.perf_counter()
+            _run_build(src, lang, output / lang, "pdflatex", logs / f"pdf-{lang}.log")
+            pdf = output / lang / "_build" / "latex" / f"tscompress-{lang}.pdf"
+            if not pdf.exists() or pdf.stat().st_size == 0:
+                raise BookError(f"the {lang} PDF was not produced; see {logs / f'pdf-{lang}.log'}")
+            pdfs[lang] = pdf
+            steps.append((f"pdf {lang}", "ok", time.perf_counter() - t0))
+    landing = _landing(output, langs, pdfs, args.profile)
+    total = time.perf_counter() - t_all
+    write_json(output / "build_times.json", {"profile": args.profile, "steps": [
+        {"step": s, "status": st, "seconds": round(sec, 1)} for s, st, sec in steps], "total_seconds": round(total, 1)})
+    print("\nstep".ljust(34) + "status".ljust(18) + "seconds")
+    for step, status, sec in steps:
+        print(f"{step:<33}{status:<18}{sec:>7.0f}")
+    print(f"{'total':<51}{total:>7.0f}")
+    print(f"\nlanding page: {landing}")
+    for lang in langs:
+        print(f"{lang} HTML:      {output / lang / '_build' / 'html' / 'index.html'}")
+        if lang in pdfs:
+            print(f"{lang} PDF:       {pdfs[lang]}")
+    return 0

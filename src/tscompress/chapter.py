@@ -1,0 +1,89 @@
+"""What every chapter notebook does first: resolve the profile, load the data, open the output folder.
+
+A notebook's parameters cell holds ``profile``, ``dataset``, ``data_dir``, ``protocol``, ``seed``,
+``results_dir``, ``out_dir`` and ``overrides``; it passes them to :func:`start`, which returns a
+:class:`Chapter` that knows the resolved profile, the seeds, the device and where to write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .data import Dataset, load_dataset, subsample
+from .errors import ConfigError
+from .profiles import Profile, get_profile
+from .results import ChapterRun, project_root
+from .train import TrainConfig, resolve_device
+
+__all__ = ["Chapter", "start"]
+
+
+@dataclass
+class Chapter:
+    name: str
+    profile: Profile
+    dataset_name: str
+    data_dir: str | None
+    protocol: str
+    seeds: list[int]
+    device: str
+    run: ChapterRun
+    _data: dict[int, Dataset] = field(default_factory=dict, repr=False)
+
+    def data(self, seed: int | None = None) -> Dataset:
+        """The dataset split for ``seed`` (the split itself is seeded under resample/cv protocols)."""
+        seed = self.seeds[0] if seed is None else seed
+        if seed not in self._data:
+            d = self.profile.data
+            ds = load_dataset(self.dataset_name, data_dir=self.data_dir, protocol=self.protocol, seed=seed,
+                              val_fraction=d.val_fraction, test_fraction=d.test_fraction)
+            if d.max_train or d.max_eval:
+                ds = subsample(ds, max_train=d.max_train, max_eval=d.max_eval, seed=seed)
+            self._data[seed] = ds
+        return self._data[seed]
+
+    def train_config(self, section: str = "models", seed: int | None = None, **changes: Any) -> TrainConfig:
+        """A :class:`TrainConfig` from a profile section's ``epochs``/``patience``/``batch_size``."""
+        s = self.profile[section]
+        values = {"epochs": s["epochs"], "patience": s.get("patience"), "batch_size": s.get("batch_size", 16),
+                  "seed": self.seeds[0] if seed is None else seed, "device": self.device}
+        values.update(changes)
+        return TrainConfig.from_dict(values)
+
+    def finish(self, summary: list[str] | None = None, **extra: Any) -> Path:
+        """Write the manifest with the dataset descriptions, seeds and a human summary."""
+        datasets = {str(seed): ds.describe() for seed, ds in self._data.items()}
+        return self.run.finish(dataset=self.dataset_name, protocol=self.protocol, seeds=self.seeds,
+                               device=self.device, data=datasets, summary=summary or [], **extra)
+
+
+def start(
+    chapter: str,
+    profile: str = "quick",
+    dataset: str = "Heartbeat",
+    data_dir: str | None = None,
+    protocol: str = "auto",
+    seed: int | None = None,
+    results_dir: str | None = None,
+    out_dir: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    device: str = "auto",
+    parameters: Mapping[str, Any] | None = None,
+) -> Chapter:
+    """Open a chapter run: profile with overrides, seeds (``seed`` = one seed instead of the
+    profile's list), device, and the output folder (``results/<profile>/<chapter>`` by default)."""
+    prof = get_profile(profile, overrides)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    seeds = [seed] if seed is not None else list(prof.seeds)
+    if results_dir is None:
+        root = project_root() or Path.cwd()
+        results_dir = str(root / "results" / profile)
+    dev = str(resolve_device(device))
+    run = ChapterRun(chapter, results_dir, out_dir, profile=prof, parameters=dict(parameters or {}))
+    ch = Chapter(chapter, prof, dataset, data_dir, protocol, seeds, dev, run)
+    ch.data(seeds[0])  # fail early, with a clear message, if the data is missing or bad
+    ch.protocol = ch.data(seeds[0]).protocol  # resolve "auto"
+    return ch

@@ -1,0 +1,149 @@
+"""Command line: ``tscompress run CHAPTER`` and ``tscompress book``.
+
+Errors caused by the input (unknown chapter, profile, parameter or dataset, missing or corrupt data,
+wrong types) end with one line ``error: …`` and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from .errors import ConfigError, TscompressError
+
+__all__ = ["main"]
+
+
+def _params(pairs: Sequence[str]) -> dict:
+    from .runner import parse_value
+
+    out = {}
+    for pair in pairs or ():
+        if "=" not in pair:
+            raise ConfigError(f"parameter {pair!r} is not of the form key=value")
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise ConfigError(f"parameter {pair!r} has no name")
+        out[key] = parse_value(value)
+    return out
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="quick", help="smoke | quick | full (default: quick)")
+    parser.add_argument("--data-dir", default=None, help="folder with NAME/NAME_TRAIN.ts (and NAME_TEST.ts); "
+                        "default: $TSCOMPRESS_DATA_DIR, the download cache, or a download")
+    parser.add_argument("--results-dir", default=None, help="default: results/<profile> in the repository")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="a notebook parameter (dataset=BasicMotions, seed=1) or a profile setting "
+                             "with a dotted name (models.epochs=5); repeatable")
+    parser.add_argument("--force", action="store_true", help="run even if the inputs have not changed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tscompress", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute one chapter notebook with papermill")
+    run.add_argument("chapter", help="e.g. 00_models (or just 'models' / '00')")
+    _common(run)
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    book = sub.add_parser("book", help="run every chapter (skipping unchanged ones) and build the book")
+    _common(book)
+    book.add_argument("--lang", default="ru,en", help="editions to build: ru, en or ru,en (default)")
+    book.add_argument("--pdf", action="store_true", help="also build the PDFs (needs xelatex)")
+    book.add_argument("--reuse", action="store_true", help="render from the results on disk; execute nothing")
+    book.add_argument("--output", default=None, help="where the built book goes (default: _build/<profile>)")
+
+    sub.add_parser("list", help="list chapters and profiles")
+    return parser
+
+
+def _results_dir(root: Path, args) -> Path:
+    from .profiles import get_profile
+
+    get_profile(args.profile)
+    return Path(args.results_dir).resolve() if args.results_dir else root / "results" / args.profile
+
+
+def _chapter_params(args) -> dict:
+    params = _params(args.param)
+    params["profile"] = args.profile
+    if args.data_dir is not None:
+        if not Path(args.data_dir).expanduser().is_dir():
+            raise ConfigError(f"--data-dir {args.data_dir} is not a folder")
+        params["data_dir"] = args.data_dir
+    return params
+
+
+def cmd_run(args) -> int:
+    from .runner import root_or_error, run_chapter
+
+    root = root_or_error()
+    results = _results_dir(root, args)
+    t0 = time.perf_counter()
+    print(f"tscompress: running {args.chapter} (profile {args.profile}) into {results}", flush=True)
+    outcome = run_chapter(args.chapter, _chapter_params(args), results, force=args.force,
+                          progress=not args.quiet, root=root)
+    how = "unchanged since its last run; kept" if outcome.status == "cached" else f"ran in {outcome.seconds:.0f} s"
+    print(f"{outcome.chapter}: {how}")
+    print(f"  results:  {outcome.out_dir}")
+    print(f"  notebook: {outcome.notebook}")
+    manifest = outcome.out_dir / "manifest.json"
+    if manifest.exists():
+        from .results import read_json
+
+        files = read_json(manifest).get("files", [])
+        for kind, ext in (("tables", ".csv"), ("figures", ".png")):
+            shown = [f for f in files if f.endswith(ext)]
+            if shown:
+                print(f"  {kind}:".ljust(12) + ", ".join(shown))
+        print(f"  manifest: {manifest}")
+    for line in outcome.summary:
+        print(f"  {line}")
+    print(f"done in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cmd_book(args) -> int:
+    from .book import build_book
+
+    return build_book(args)
+
+
+def cmd_list(args) -> int:
+    from .profiles import PROFILES
+    from .runner import chapter_names
+
+    print("chapters: " + ", ".join(chapter_names()))
+    for name, values in PROFILES.items():
+        print(f"profile {name}: {values['description']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"run": cmd_run, "book": cmd_book, "list": cmd_list}
+    try:
+        return handlers[args.command](args)
+    except TscompressError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; finished chapters are kept and a rerun resumes", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: one line unless asked for the traceback
+        if os.environ.get("TSCOMPRESS_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set TSCOMPRESS_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

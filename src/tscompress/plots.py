@@ -1,0 +1,135 @@
+"""Figures and display tables, in both languages of the book.
+
+Figures are drawn once per language (``fig_curves.en.png`` and ``fig_curves.ru.png``) because the
+two editions must read naturally; the numbers behind them are the same run. Every accuracy plot
+shows the majority-class rate beside the accuracy, so a collapsed classifier cannot pass for a
+good one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = ["LANGS", "label", "training_curves", "accuracy_intervals", "display_table", "fmt_acc", "fmt_ci"]
+
+LANGS = ("en", "ru")
+
+LABELS: dict[str, dict[str, str]] = {
+    "epoch": {"en": "epoch", "ru": "эпоха"},
+    "loss": {"en": "loss", "ru": "функция потерь"},
+    "accuracy": {"en": "accuracy", "ru": "точность"},
+    "train": {"en": "train", "ru": "обучение"},
+    "val": {"en": "validation", "ru": "валидация"},
+    "test": {"en": "test", "ru": "тест"},
+    "best_epoch": {"en": "selected epoch", "ru": "выбранная эпоха"},
+    "majority": {"en": "majority-class rate", "ru": "доля мажоритарного класса"},
+    "study": {"en": "study (official test, epoch chosen on test)", "ru": "исследование (официальный тест, эпоха по тесту)"},
+    "this_run": {"en": "this run, 95% CI", "ru": "этот запуск, 95% ДИ"},
+    "balanced": {"en": "balanced accuracy", "ru": "сбалансированная точность"},
+    "model": {"en": "model", "ru": "модель"},
+    "params": {"en": "parameters", "ru": "параметры"},
+    "test_accuracy": {"en": "test accuracy [95% CI]", "ru": "точность на тесте [95% ДИ]"},
+    "test_balanced": {"en": "balanced accuracy", "ru": "сбалансированная точность"},
+    "test_loss": {"en": "test loss", "ru": "потери на тесте"},
+    "majority_short": {"en": "majority rate", "ru": "мажоритарный класс"},
+    "n_test": {"en": "test cases", "ru": "тестовых примеров"},
+    "study_accuracy": {"en": "study's accuracy", "ru": "точность в исследовании"},
+    "study_params": {"en": "study's parameters", "ru": "параметры в исследовании"},
+    "epochs": {"en": "epochs (selected)", "ru": "эпох (выбрана)"},
+    "train_seconds": {"en": "training, s", "ru": "обучение, с"},
+    "layer_type": {"en": "layer type", "ru": "тип слоя"},
+    "share": {"en": "% of total", "ru": "% от общего"},
+    "other": {"en": "Other", "ru": "Прочие"},
+    "total": {"en": "Total", "ru": "Всего"},
+    "seed": {"en": "seed", "ru": "сид"},
+}
+
+
+def label(key: str, lang: str) -> str:
+    try:
+        return LABELS[key][lang]
+    except KeyError:
+        return key
+
+
+def fmt_acc(value: float) -> str:
+    return "—" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.3f}"
+
+
+def fmt_ci(value: float, lo: float, hi: float) -> str:
+    return f"{fmt_acc(value)} [{fmt_acc(lo)}, {fmt_acc(hi)}]"
+
+
+def _style() -> None:
+    plt.rcParams.update({
+        "figure.dpi": 100,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "font.size": 10,
+        "legend.fontsize": 8,
+        "legend.frameon": False,
+    })
+
+
+def training_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], lang: str = "en",
+                    best_epochs: Mapping[str, int] | None = None) -> plt.Figure:
+    """Loss (top row) and accuracy (bottom row) per epoch, one column per model; the selected
+    (best validation) epoch marked with a vertical line."""
+    _style()
+    names = list(histories)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names), 5.4), squeeze=False, sharex="col")
+    for j, name in enumerate(names):
+        h = pd.DataFrame(histories[name])
+        for i, (metric, ylabel) in enumerate((("loss", "loss"), ("accuracy", "accuracy"))):
+            ax = axes[i, j]
+            ax.plot(h["epoch"], h[f"train_{metric}"], marker="o", ms=3, label=label("train", lang))
+            ax.plot(h["epoch"], h[f"val_{metric}"], marker="s", ms=3, label=label("val", lang))
+            if best_epochs and name in best_epochs:
+                ax.axvline(best_epochs[name], color="grey", ls=":", lw=1, label=label("best_epoch", lang))
+            if i == 0:
+                ax.set_title(name)
+            else:
+                ax.set_xlabel(label("epoch", lang))
+            if j == 0:
+                ax.set_ylabel(label(ylabel, lang))
+        axes[0, j].legend(loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_intervals(rows: pd.DataFrame, lang: str = "en", study: Mapping[str, float] | None = None,
+                       name_col: str = "model") -> plt.Figure:
+    """Test accuracy with its 95% interval per row, the majority-class rate of the same test cases,
+    and (optionally) the study's reported accuracy."""
+    _style()
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.55 * len(rows)))
+    y = np.arange(len(rows))[::-1]
+    acc = rows["test_accuracy"].to_numpy()
+    lo, hi = rows["test_accuracy_lo"].to_numpy(), rows["test_accuracy_hi"].to_numpy()
+    ax.errorbar(acc, y, xerr=[acc - lo, hi - acc], fmt="o", color="C0", capsize=4, label=label("this_run", lang))
+    ax.scatter(rows["test_balanced_accuracy"], y - 0.15, marker="D", s=18, color="C2", label=label("balanced", lang))
+    ax.scatter(rows["test_majority_rate"], y, marker="|", s=300, color="C3", label=label("majority", lang))
+    if study:
+        vals = [study.get(n, np.nan) for n in rows[name_col]]
+        ax.scatter(vals, y + 0.15, marker="*", s=70, color="C1", label=label("study", lang))
+    ax.set_yticks(y, rows[name_col])
+    ax.set_xlabel(label("accuracy", lang))
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def display_table(df: pd.DataFrame, columns: Iterable[tuple[str, str]], lang: str) -> pd.DataFrame:
+    """Rename machine column names to the language's labels (``columns``: (column, label key))."""
+    cols = list(columns)
+    out = df[[c for c, _ in cols]].copy()
+    out.columns = [label(key, lang) for _, key in cols]
+    return out

@@ -1,0 +1,146 @@
+"""Run sizes: the one place that says how big a run is.
+
+* ``smoke`` — seconds; for tests. Tiny subsets of the data, one epoch, smallest grids.
+* ``quick`` — the whole book on a 2-core CPU in about 20 minutes: the study's exact architectures
+  and sequence length, fewer epochs, smaller grids, one seed.
+* ``full`` — the study's own settings (30 base epochs with patience 10, 10 fine-tuning epochs,
+  the full grids) and three seeds; meant for a GPU.
+
+Every notebook takes ``profile`` plus explicit overrides (``-p models.epochs=5`` on the command
+line, or a notebook parameter), and records the resolved profile in its manifest.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+from .errors import ConfigError
+
+__all__ = ["PROFILES", "Profile", "get_profile", "profile_names"]
+
+_ALL_MODELS = ["TimesNet", "Transformer", "iTransformer"]
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "description": "seconds, for tests: tiny data subsets, one epoch",
+        "seeds": [0],
+        "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": 24, "max_eval": 12},
+        "models": {"names": list(_ALL_MODELS), "epochs": 1, "patience": None, "batch_size": 16,
+                   "timing_repeats": 1},
+        "bootstrap": 200,
+    },
+    "quick": {
+        "description": "the whole book on a 2-core CPU in about 20 minutes: exact architectures, fewer epochs",
+        "seeds": [0],
+        "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
+        "models": {"names": list(_ALL_MODELS), "epochs": 12, "patience": 5, "batch_size": 16,
+                   "timing_repeats": 3},
+        "bootstrap": 2000,
+    },
+    "full": {
+        "description": "the study's settings (30 epochs, patience 10, full grids), three seeds; meant for a GPU",
+        "seeds": [0, 1, 2],
+        "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
+        "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
+                   "timing_repeats": 5},
+        "bootstrap": 2000,
+    },
+}
+
+
+def profile_names() -> list[str]:
+    return list(PROFILES)
+
+
+def _allowed_types(path: tuple[str, ...]) -> set[type]:
+    """Types a setting takes across all profiles (so ``patience`` may be an int or None)."""
+    types: set[type] = set()
+    for values in PROFILES.values():
+        node: Any = values
+        for key in path:
+            if not isinstance(node, Mapping) or key not in node:
+                node = KeyError
+                break
+            node = node[key]
+        if node is not KeyError:
+            types.add(type(node))
+    if float in types:
+        types.add(int)
+    return types
+
+
+class Profile(Mapping):
+    """A resolved profile: read-only nested settings with attribute access (``p.models.epochs``)."""
+
+    def __init__(self, name: str, values: Mapping[str, Any], _path: tuple[str, ...] = ()):
+        self._name = name
+        self._values = dict(values)
+        self._path = _path
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._values[key]
+        if isinstance(value, Mapping):
+            return Profile(self._name, value, self._path + (key,))
+        return copy.deepcopy(value)
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError:
+            where = ".".join(self._path + (key,))
+            raise ConfigError(f"profile {self._name!r} has no setting {where!r}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Profile({self._name!r}, {json.dumps(self.to_dict())})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(self._values)
+
+    def get_path(self, dotted: str) -> Any:
+        node: Any = self
+        for key in dotted.split("."):
+            if not isinstance(node, Mapping) or key not in node:
+                raise ConfigError(f"unknown profile setting {dotted!r}")
+            node = node[key]
+        return node
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Profile":
+        """A copy with dotted-key overrides (``{"models.epochs": 3}``), type-checked."""
+        values = self.to_dict()
+        for dotted, value in (overrides or {}).items():
+            path = tuple(dotted.split("."))
+            node = values
+            for key in path[:-1]:
+                if not isinstance(node.get(key), dict):
+                    raise ConfigError(f"unknown profile setting {dotted!r}")
+                node = node[key]
+            if path[-1] not in node or isinstance(node[path[-1]], dict):
+                raise ConfigError(f"unknown profile setting {dotted!r}")
+            allowed = _allowed_types(path)
+            if type(value) not in allowed or (isinstance(value, bool) and bool not in allowed):
+                names = ", ".join(sorted(t.__name__ for t in allowed))
+                raise ConfigError(f"profile setting {dotted!r} takes {names}, got {value!r}")
+            node[path[-1]] = copy.deepcopy(value)
+        return Profile(self._name, values)
+
+
+def get_profile(name: str, overrides: Mapping[str, Any] | None = None) -> Profile:
+    """The named profile, with optional dotted-key overrides. Unknown names raise ``ConfigError``."""
+    if not isinstance(name, str) or name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
+    return Profile(name, PROFILES[name]).with_overrides(overrides)

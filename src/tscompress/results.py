@@ -1,0 +1,324 @@
+"""Where results go, and how they are written.
+
+A chapter notebook writes everything it produces into one folder, ``<results_dir>/<chapter>/``
+(``results/<profile>/00_models/`` by default): tables as CSV, figures as PNG and SVG, numbers as
+JSON (and myst-nb ``glue`` for the book), checkpoints, and a ``manifest.json`` that records the
+run (profile, dataset, protocol, seeds, device, versions, commit, wall time).
+
+Every write is atomic (a temporary file in the same folder, then ``os.replace``), so an interrupted
+run never leaves a half-written file where a reader or a later chapter would take it for a result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "write_json",
+    "read_json",
+    "to_jsonable",
+    "git_commit",
+    "environment_info",
+    "project_root",
+    "sha256_file",
+    "ChapterRun",
+]
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path next to ``path``; on success move it into place, on error delete it.
+
+    For writers that insist on a file name (``torch.save``, ``matplotlib.savefig``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert NumPy / torch scalars and arrays, paths and tuples into plain JSON values (NaN → null)."""
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
+        return to_jsonable(obj.item())
+    return obj
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The repository root: ``TSCOMPRESS_ROOT``, else the nearest folder above ``start`` (default:
+    the working directory, then this package's location) holding ``notebooks/`` and ``_toc.yml``."""
+    env = os.environ.get("TSCOMPRESS_ROOT")
+    if env:
+        return Path(env).resolve()
+    candidates = [Path(start).resolve()] if start else [Path.cwd().resolve(), Path(__file__).resolve().parent]
+    for base in candidates:
+        for folder in [base, *base.parents]:
+            if (folder / "notebooks").is_dir() and (folder / "_toc.yml").is_file():
+                return folder
+    return None
+
+
+def git_commit(root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The commit the code was run from, and whether the work tree had uncommitted changes."""
+    root = Path(root) if root else project_root() or Path.cwd()
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if commit.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                capture_output=True, text=True, timeout=10)
+        return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def environment_info(device: str | None = None) -> dict[str, Any]:
+    """Versions and hardware, for manifests."""
+    import torch
+
+    from . import __version__
+
+    info: dict[str, Any] = {
+        "tscompress": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": device,
+    }
+    for name in ("aeon", "pandas", "matplotlib", "papermill"):
+        try:
+            module = __import__(name)
+            info[name] = getattr(module, "__version__", None)
+        except ImportError:  # pragma: no cover - all are dependencies
+            info[name] = None
+    if device and device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+class _Plain:
+    """An object whose plain-text representation is exactly ``text`` (so glue shows no quotes)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class ChapterRun:
+    """The output folder of one chapter run, with atomic writers and the run manifest.
+
+    ``out_dir`` defaults to ``<results_dir>/<chapter>``; the CLI passes a temporary folder instead
+    and moves it into place only when the whole notebook succeeded.
+    """
+
+    def __init__(self, chapter: str, results_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
+                 profile: Any = None, parameters: Mapping[str, Any] | None = None):
+        self.chapter = chapter
+        self.results_dir = Path(results_dir)
+        self.out_dir = Path(out_dir) if out_dir else self.results_dir / chapter
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.profile = profile
+        self.parameters = dict(parameters or {})
+        self.started = time.time()
+        self.numbers: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
+        self.files: list[str] = []
+
+    # -- paths ---------------------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        p = self.out_dir / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def upstream(self, chapter: str, name: str = "") -> Path:
+        """A file written by an earlier chapter of the same results folder."""
+        return self.results_dir / chapter / name
+
+    def _record(self, path: Path) -> None:
+        rel = str(path.relative_to(self.out_dir))
+        if rel not in self.files:
+            self.files.append(rel)
+
+    # -- writers -------------------------------------------------------------------------------
+    def save_table(self, df, name: str, index: bool = False) -> Path:
+        """A CSV table (``name`` without suffix)."""
+        path = self.path(f"{name}.csv")
+        atomic_write_text(path, df.to_csv(index=index, lineterminator="\n"))
+        self._record(path)
+        return path
+
+    def save_figure(self, fig, name: str, dpi: int = 150) -> tuple[Path, Path]:
+        """A matplotlib figure as PNG (for HTML and PDF) and SVG (for readers who want vectors)."""
+        out = []
+        for ext in ("png", "svg"):
+            path = self.path(f"{name}.{ext}")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight")
+            self._record(path)
+            out.append(path)
+        return out[0], out[1]
+
+    def save_figures(self, make: Callable[[str], Any], name: str, langs: Iterable[str] = ("ru", "en")):
+        """Draw a figure once per language with ``make(lang)``, save each as ``name.<lang>``, close
+        all but the last one drawn and return it (so the notebook shows one)."""
+        import matplotlib.pyplot as plt
+
+        langs = list(langs)
+        fig = None
+        for i, lang in enumerate(langs):
+            fig = make(lang)
+            self.save_figure(fig, f"{name}.{lang}")
+            if i < len(langs) - 1:
+                plt.close(fig)
+        return fig
+
+    def save_json(self, obj: Any, name: str) -> Path:
+        path = self.path(f"{name}.json")
+        write_json(path, obj)
+        self._record(path)
+        return path
+
+    def glue(self, key: str, value: Any, fmt: str | None = None) -> Any:
+        """Record a number for the book: myst-nb ``glue`` (inside a notebook) and ``numbers.json``.
+
+        With ``fmt`` the value is glued as preformatted text (``fmt.format(value)``), so the page
+        shows exactly that; without it, numbers are glued as numbers (pages may format them)."""
+        shown = fmt.format(value) if fmt else value
+        self.numbers[key] = to_jsonable(value if fmt is None else shown)
+        try:
+            from myst_nb import glue as nb_glue
+        except ImportError:  # pragma: no cover - myst-nb comes with jupyter-book
+            nb_glue = None
+        if nb_glue is not None and _in_kernel():
+            nb_glue(key, _Plain(shown) if isinstance(shown, str) else shown, display=False)
+        write_json(self.path("numbers.json"), self.numbers)
+        return shown
+
+    @contextlib.contextmanager
+    def timed(self, name: str):
+        """Measure a stage's wall time into the manifest."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - t0, 3)
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """JSON result ``name`` from an earlier attempt of this run if present, else compute and save.
+
+        Lets an interrupted chapter resume without recomputing finished pieces."""
+        path = self.path(f"{name}.json")
+        if path.exists():
+            return read_json(path)
+        value = compute()
+        write_json(path, value)
+        self._record(path)
+        return value
+
+    def finish(self, **extra: Any) -> Path:
+        """Write ``manifest.json``: what ran, where, with which versions, and how long it took."""
+        manifest = {
+            "chapter": self.chapter,
+            "profile": getattr(self.profile, "name", self.profile),
+            "profile_settings": self.profile.to_dict() if hasattr(self.profile, "to_dict") else None,
+            "parameters": self.parameters,
+            "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.time() - self.started, 2),
+            "timings": self.timings,
+            "git": git_commit(),
+            "files": sorted(self.files),
+            **extra,
+        }
+        manifest.setdefault("environment", environment_info(extra.get("device")))
+        return write_json(self.path("manifest.json"), manifest)
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+

@@ -1,0 +1,258 @@
+"""Executing chapter notebooks with papermill: validated parameters, atomic results, resume.
+
+A chapter run goes to a temporary folder ``<results_dir>/.tmp-<chapter>``; only when the whole
+notebook succeeded is it moved into place as ``<results_dir>/<chapter>``, replacing the previous
+result in one rename. A failed run leaves the previous result untouched and keeps the failed
+executed notebook in ``<results_dir>/.failed/`` for inspection.
+
+Each successful run records a fingerprint of its inputs (the notebook, the package's source, the
+parameters, the data files and the fingerprints of the chapters it reads). ``tscompress book``
+skips a chapter whose fingerprint has not changed, so an interrupted build resumes where it
+stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ChapterError, ConfigError
+from .results import project_root, read_json, write_json
+
+__all__ = [
+    "CHAPTERS",
+    "ChapterOutcome",
+    "chapter_names",
+    "notebook_parameters",
+    "coerce_parameters",
+    "run_chapter",
+    "fingerprint",
+]
+
+# chapter -> chapters whose results it reads
+CHAPTERS: dict[str, tuple[str, ...]] = {
+    "00_models": (),
+}
+
+# parameters the runner sets itself; users set them through dedicated options
+RESERVED = {"out_dir"}
+
+
+def root_or_error() -> Path:
+    root = project_root()
+    if root is None:
+        raise ConfigError(
+            "cannot find the tscompress repository (a folder with notebooks/ and _toc.yml); "
+            "run from inside it or set TSCOMPRESS_ROOT"
+        )
+    return root
+
+
+def chapter_names(root: Path | None = None) -> list[str]:
+    root = root or root_or_error()
+    return [c for c in CHAPTERS if (root / "notebooks" / f"{c}.ipynb").is_file()]
+
+
+def resolve_chapter(name: str, root: Path) -> str:
+    names = chapter_names(root)
+    matches = [c for c in names if c == name or c.split("_", 1)[-1] == name or c.split("_", 1)[0] == name]
+    if len(matches) != 1:
+        raise ConfigError(f"unknown chapter {name!r}; chapters: {', '.join(names)}")
+    return matches[0]
+
+
+def notebook_parameters(notebook: Path) -> dict[str, Any]:
+    """Name -> default value of the notebook's ``parameters`` cell (evaluated literally)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            params: dict[str, Any] = {}
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    params[node.targets[0].id] = ast.literal_eval(node.value)
+                elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                    params[node.target.id] = ast.literal_eval(node.value)
+            return params
+    raise ConfigError(f"{notebook.name} has no cell tagged 'parameters'")
+
+
+def parse_value(text: str) -> Any:
+    """``-p key=value`` values: JSON literals (numbers, true/false, null, lists, objects), else text."""
+    lowered = text.strip()
+    if lowered in ("None", "none"):
+        return None
+    if lowered in ("True", "False"):
+        return lowered == "True"
+    try:
+        return json.loads(lowered)
+    except json.JSONDecodeError:
+        return text
+
+
+def coerce_parameters(defaults: Mapping[str, Any], given: Mapping[str, Any], chapter: str) -> tuple[dict, dict]:
+    """Split ``given`` into notebook parameters and dotted profile overrides; check names and types."""
+    params: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    for key, value in given.items():
+        if "." in key:
+            overrides[key] = value
+            continue
+        if key not in defaults or key in RESERVED:
+            known = ", ".join(k for k in defaults if k not in RESERVED)
+            raise ConfigError(f"unknown parameter {key!r} for chapter {chapter}; parameters: {known}")
+        default = defaults[key]
+        if default is not None and value is not None:
+            expected = type(default)
+            ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                value, ok = float(value), True
+            if not ok:
+                raise ConfigError(f"parameter {key!r} of chapter {chapter} takes {expected.__name__}, got {value!r}")
+        params[key] = value
+    if overrides:
+        from .profiles import get_profile
+
+        profile = params.get("profile", defaults.get("profile", "quick"))
+        get_profile(profile, overrides)  # validates names and types
+        merged = dict(params.get("overrides") or defaults.get("overrides") or {})
+        merged.update(overrides)
+        params["overrides"] = merged
+    return params, overrides
+
+
+def _hash_update_file(h: "hashlib._Hash", path: Path) -> None:
+    h.update(str(path.name).encode())
+    h.update(path.read_bytes())
+
+
+def fingerprint(root: Path, chapter: str, parameters: Mapping[str, Any], results_dir: Path) -> str:
+    """Hash of everything a chapter's result depends on."""
+    from . import data as data_mod
+
+    h = hashlib.sha256()
+    h.update(chapter.encode())
+    _hash_update_file(h, root / "notebooks" / f"{chapter}.ipynb")
+    pkg = Path(__file__).resolve().parent
+    for path in sorted(pkg.rglob("*.py")):
+        h.update(str(path.relative_to(pkg)).encode())
+        h.update(path.read_bytes())
+    h.update(json.dumps(parameters, sort_keys=True, default=str).encode())
+    dataset = parameters.get("dataset")
+    if dataset:
+        try:
+            found = data_mod.available(dataset, parameters.get("data_dir"))
+        except Exception:  # the notebook will report the problem itself
+            found = {}
+        h.update(json.dumps(found, sort_keys=True, default=str).encode())
+    for dep in CHAPTERS.get(chapter, ()):
+        run = results_dir / dep / "run.json"
+        h.update(read_json(run).get("fingerprint", "").encode() if run.exists() else b"missing")
+    return h.hexdigest()
+
+
+@dataclass
+class ChapterOutcome:
+    chapter: str
+    status: str  # "ran" | "cached"
+    seconds: float
+    out_dir: Path
+    notebook: Path
+    summary: list[str]
+
+
+def _summary(out_dir: Path) -> list[str]:
+    manifest = out_dir / "manifest.json"
+    if manifest.exists():
+        return list(read_json(manifest).get("summary", []))
+    return []
+
+
+def run_chapter(
+    chapter: str,
+    parameters: Mapping[str, Any],
+    results_dir: str | os.PathLike,
+    force: bool = False,
+    progress: bool = True,
+    root: Path | None = None,
+) -> ChapterOutcome:
+    """Execute ``notebooks/<chapter>.ipynb`` into ``<results_dir>/<chapter>`` (atomically)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    root = root or root_or_error()
+    chapter = resolve_chapter(chapter, root)
+    notebook = root / "notebooks" / f"{chapter}.ipynb"
+    defaults = notebook_parameters(notebook)
+    params, _ = coerce_parameters(defaults, dict(parameters), chapter)
+    results_dir = Path(results_dir).resolve()
+    for dep in CHAPTERS[chapter]:
+        if not (results_dir / dep / "run.json").exists():
+            raise ConfigError(f"chapter {chapter} needs the results of {dep} in {results_dir}: run `tscompress run {dep}` first")
+    params["results_dir"] = str(results_dir)
+    if params.get("data_dir"):
+        params["data_dir"] = str(Path(params["data_dir"]).expanduser().resolve())
+    final = results_dir / chapter
+    fp = fingerprint(root, chapter, params, results_dir)
+    run_file = final / "run.json"
+    if not force and run_file.exists():
+        previous = read_json(run_file)
+        if previous.get("fingerprint") == fp and previous.get("status") == "ok":
+            return ChapterOutcome(chapter, "cached", float(previous.get("seconds", 0.0)), final,
+                                  final / f"{chapter}.ipynb", _summary(final))
+
+    tmp = results_dir / f".tmp-{chapter}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    params["out_dir"] = str(tmp)
+    executed = tmp / f"{chapter}.ipynb"
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=progress,
+            cwd=str(root),
+            log_output=False,
+            stdout_file=None,
+        )
+    except PapermillExecutionError as exc:
+        failed = results_dir / ".failed"
+        failed.mkdir(exist_ok=True)
+        kept = failed / f"{chapter}.ipynb"
+        with contextlib.suppress(OSError):
+            shutil.copyfile(executed, kept)
+        shutil.rmtree(tmp, ignore_errors=True)
+        evalue = str(exc.evalue).strip().splitlines()
+        message = evalue[-1] if evalue else ""
+        raise ChapterError(
+            f"chapter {chapter} failed in cell {exc.exec_count} ({exc.ename}: {message}); "
+            f"executed notebook kept at {kept}; earlier results left intact"
+        ) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - t0
+    stored = {k: v for k, v in params.items() if k != "out_dir"}
+    write_json(tmp / "run.json", {"chapter": chapter, "status": "ok", "fingerprint": fp, "seconds": round(seconds, 2),
+                                  "parameters": stored, "python": sys.executable})
+    old = results_dir / f".old-{chapter}"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return ChapterOutcome(chapter, "ran", seconds, final, final / f"{chapter}.ipynb", _summary(final))

@@ -1,0 +1,394 @@
+"""One training loop for every chapter: ``fit`` and ``evaluate``.
+
+The loop follows Time-Series-Library's classification recipe (RAdam, lr 1e-3, cross-entropy,
+gradient-norm clipping at 4.0, batch 16) with two deliberate differences:
+
+* the epoch and the model are selected on a **validation** split (TSLib and the study used the
+  test set for that), by validation accuracy with validation loss as the tie-break, with early
+  stopping after ``patience`` epochs without improvement; the best state is restored at the end;
+* chapters change *what* is optimised, not *how*: a ``loss`` hook replaces cross-entropy
+  (distillation), ``callbacks`` run after every optimiser step or epoch (quantisation-aware
+  training re-quantises the weights there; pruning masks live in ``torch.nn.utils.prune``), and
+  a loss that is itself an ``nn.Module`` has its parameters trained too (OFA projectors).
+
+There is one evaluation pass per epoch (on validation); the training loss and accuracy come from
+the training pass itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, Iterable, NamedTuple, Protocol, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from .errors import ConfigError
+from .metrics import balanced_accuracy, bootstrap_ci, majority_rate
+
+__all__ = [
+    "Batch",
+    "TrainConfig",
+    "FitResult",
+    "EvalResult",
+    "Callback",
+    "fit",
+    "evaluate",
+    "predict_logits",
+    "set_seed",
+    "resolve_device",
+    "cross_entropy_loss",
+]
+
+
+class Batch(NamedTuple):
+    """A mini-batch: inputs ``x [B, L, C]``, labels ``y [B]`` and ``index [B]``, the cases'
+    positions in their split (so a hook can look up per-case data such as cached teacher logits)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    index: torch.Tensor
+
+
+LossFn = Callable[[nn.Module, Batch], "tuple[torch.Tensor, torch.Tensor]"]
+"""``loss(model, batch) -> (scalar loss, logits)``."""
+
+
+class Callback(Protocol):  # pragma: no cover - structural type only
+    def on_step_end(self, model: nn.Module, step: int) -> None: ...
+
+    def on_epoch_end(self, model: nn.Module, record: dict) -> None: ...
+
+
+def cross_entropy_loss(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """The default loss: mean cross-entropy of the model's logits."""
+    logits = model(batch.x)
+    return F.cross_entropy(logits, batch.y), logits
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run. Run sizes (epochs, patience) come from :mod:`tscompress.profiles`."""
+
+    epochs: int = 30
+    lr: float = 1e-3
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    grad_clip: float | None = 4.0
+    patience: int | None = 10
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+    desc: str = "train"
+
+    def __post_init__(self) -> None:
+        ints = {"epochs": 0, "batch_size": 1, "eval_batch_size": 1, "seed": None}
+        for name, low in ints.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"training setting {name} must be an integer, got {value!r}")
+            if low is not None and value < low:
+                raise ConfigError(f"training setting {name} must be >= {low}, got {value}")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            raise ConfigError(f"training setting patience must be a positive integer or None, got {self.patience!r}")
+        if not isinstance(self.lr, (int, float)) or not self.lr > 0:
+            raise ConfigError(f"training setting lr must be a positive number, got {self.lr!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown training setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` did: the per-epoch history and which epoch was kept."""
+
+    history: list[dict]
+    best_epoch: int
+    best_val_accuracy: float
+    best_val_loss: float
+    seconds: float
+    stopped_early: bool
+    device: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EvalResult:
+    """Accuracy with its context: number of cases, 95% bootstrap interval, majority-class rate."""
+
+    n: int
+    loss: float
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    balanced_accuracy: float
+    balanced_accuracy_ci: tuple[float, float]
+    majority_rate: float
+    labels: np.ndarray = field(repr=False)
+    preds: np.ndarray = field(repr=False)
+    logits: np.ndarray = field(repr=False)
+
+    @property
+    def correct(self) -> np.ndarray:
+        return self.labels == self.preds
+
+    @property
+    def single_class(self) -> bool:
+        """True when the model predicts one class for every case (a collapsed classifier)."""
+        return len(np.unique(self.preds)) <= 1
+
+    def summary(self, prefix: str = "") -> dict[str, Any]:
+        """Scalars only, for tables and manifests."""
+        return {
+            f"{prefix}n": self.n,
+            f"{prefix}loss": self.loss,
+            f"{prefix}accuracy": self.accuracy,
+            f"{prefix}accuracy_lo": self.accuracy_ci[0],
+            f"{prefix}accuracy_hi": self.accuracy_ci[1],
+            f"{prefix}balanced_accuracy": self.balanced_accuracy,
+            f"{prefix}balanced_accuracy_lo": self.balanced_accuracy_ci[0],
+            f"{prefix}balanced_accuracy_hi": self.balanced_accuracy_ci[1],
+            f"{prefix}majority_rate": self.majority_rate,
+            f"{prefix}single_class": bool(self.single_class),
+        }
+
+    def describe(self) -> str:
+        lo, hi = self.accuracy_ci
+        return (
+            f"accuracy {self.accuracy:.3f} [95% CI {lo:.3f}-{hi:.3f}] on n={self.n} "
+            f"(majority rate {self.majority_rate:.3f}, balanced accuracy {self.balanced_accuracy:.3f})"
+        )
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) so a run on the CPU repeats exactly."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` = CUDA if available, then Apple MPS, then CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"unknown device {device!r}: use auto, cpu, cuda or mps") from exc
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator | None) -> Iterable[torch.Tensor]:
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, X: torch.Tensor, batch_size: int = 64, device: str | torch.device = "auto") -> torch.Tensor:
+    """Logits of ``model`` in eval mode for all rows of ``X``, in order, in fixed batches.
+
+    TimesNet picks its periods from the FFT of the whole batch, so its outputs depend on how cases
+    are batched; evaluation therefore always uses the same, unshuffled batches.
+    """
+    dev = resolve_device(device)
+    was_training = model.training
+    model.eval()
+    out = []
+    for idx in _batches(len(X), batch_size, None):
+        out.append(model(X[idx].to(dev)).float().cpu())
+    model.train(was_training)
+    if not out:
+        return torch.empty(0, 0)
+    return torch.cat(out)
+
+
+def evaluate(
+    model: nn.Module,
+    split: Any,
+    batch_size: int = 64,
+    device: str | torch.device = "auto",
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> EvalResult:
+    """Evaluate on a split (anything with ``X`` and ``y``): loss, accuracy with a 95% bootstrap
+    interval, balanced accuracy with its interval, and the split's majority-class rate."""
+    logits = predict_logits(model, split.X, batch_size=batch_size, device=device)
+    y = split.y.cpu()
+    loss = float(F.cross_entropy(logits, y).item()) if len(y) else float("nan")
+    labels = y.numpy()
+    preds = logits.argmax(dim=1).numpy()
+    acc = float(np.mean(labels == preds)) if len(labels) else float("nan")
+    return EvalResult(
+        n=int(len(labels)),
+        loss=loss,
+        accuracy=acc,
+        accuracy_ci=bootstrap_ci(labels, preds, "accuracy", n_boot=n_boot, seed=seed),
+        balanced_accuracy=balanced_accuracy(labels, preds),
+        balanced_accuracy_ci=bootstrap_ci(labels, preds, "balanced_accuracy", n_boot=n_boot, seed=seed),
+        majority_rate=majority_rate(labels),
+        labels=labels,
+        preds=preds,
+        logits=logits.numpy(),
+    )
+
+
+def _better(acc: float, loss: float, best_acc: float, best_loss: float) -> bool:
+    if acc > best_acc + 1e-12:
+        return True
+    return abs(acc - best_acc) <= 1e-12 and loss < best_loss - 1e-12
+
+
+def fit(
+    model: nn.Module,
+    splits: Any,
+    config: TrainConfig | None = None,
+    loss: LossFn | None = None,
+    callbacks: Sequence[Any] = (),
+    params: Iterable[nn.Parameter] | None = None,
+) -> FitResult:
+    """Train ``model`` on ``splits.train``, select the epoch on ``splits.val``, restore the best state.
+
+    Args:
+        model: any ``nn.Module`` mapping ``[B, L, C]`` to logits.
+        splits: an object with ``train`` and ``val`` splits (``X``, ``y``), e.g. a
+            :class:`tscompress.data.Dataset`.
+        config: :class:`TrainConfig`.
+        loss: ``loss(model, batch) -> (loss, logits)``; default cross-entropy. If it is an
+            ``nn.Module`` its own trainable parameters are optimised too (and restored with the
+            best epoch), and it is switched between train and eval mode with the model.
+        callbacks: objects with optional ``on_step_end(model, step)`` and
+            ``on_epoch_end(model, record)`` methods.
+        params: the parameters to optimise; default every parameter with ``requires_grad``.
+
+    The epoch kept is the one with the best validation accuracy, ties broken by lower validation
+    loss (cross-entropy). Patience counts epochs without such an improvement.
+    """
+    config = config or TrainConfig()
+    loss_fn: LossFn = loss or cross_entropy_loss
+    device = resolve_device(config.device)
+    set_seed(config.seed)
+    model.to(device)
+    loss_module = loss if isinstance(loss, nn.Module) else None
+    if loss_module is not None:
+        loss_module.to(device)
+    if params is None:
+        params = [p for p in model.parameters() if p.requires_grad]
+        if loss_module is not None:
+            params += [p for p in loss_module.parameters() if p.requires_grad]
+    params = list(params)
+    if not params:
+        raise ConfigError("nothing to train: no parameter requires a gradient")
+    optimizer = torch.optim.RAdam(params, lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed)
+
+    train, val = splits.train, splits.val
+    X_train, y_train = train.X, train.y
+    n_train = len(y_train)
+    if n_train == 0 or len(val.y) == 0:
+        raise ConfigError("fit needs non-empty train and validation splits")
+
+    def snapshot() -> dict:
+        state = {"model": copy.deepcopy(model.state_dict())}
+        if loss_module is not None:
+            state["loss"] = copy.deepcopy(loss_module.state_dict())
+        return state
+
+    history: list[dict] = []
+    best = snapshot()
+    best_acc, best_loss, best_epoch = -math.inf, math.inf, 0
+    bad_epochs, stopped_early, step = 0, False, 0
+    t_start = time.perf_counter()
+    bar = tqdm(range(1, config.epochs + 1), desc=config.desc, disable=not config.progress, leave=False,
+               mininterval=1.0, dynamic_ncols=True)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        model.train()
+        if loss_module is not None:
+            loss_module.train()
+        total_loss, total_correct, seen = 0.0, 0, 0
+        for idx in _batches(n_train, config.batch_size, generator):
+            batch = Batch(X_train[idx].to(device), y_train[idx].to(device), idx.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            value, logits = loss_fn(model, batch)
+            if not torch.isfinite(value):
+                raise FloatingPointError(f"non-finite training loss at epoch {epoch}")
+            value.backward()
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(params, config.grad_clip)
+            optimizer.step()
+            step += 1
+            for cb in callbacks:
+                hook = getattr(cb, "on_step_end", None)
+                if hook is not None:
+                    hook(model, step)
+            k = len(idx)
+            total_loss += float(value.detach()) * k
+            total_correct += int((logits.detach().argmax(1) == batch.y).sum())
+            seen += k
+        if loss_module is not None:
+            loss_module.eval()
+        val_res = evaluate(model, val, batch_size=config.eval_batch_size, device=device, n_boot=0)
+        record = {
+            "epoch": epoch,
+            "train_loss": total_loss / seen,
+            "train_accuracy": total_correct / seen,
+            "val_loss": val_res.loss,
+            "val_accuracy": val_res.accuracy,
+            "val_balanced_accuracy": val_res.balanced_accuracy,
+            "seconds": time.perf_counter() - t0,
+        }
+        improved = _better(val_res.accuracy, val_res.loss, best_acc, best_loss)
+        if improved:
+            best_acc, best_loss, best_epoch = val_res.accuracy, val_res.loss, epoch
+            best = snapshot()
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+        record["best"] = improved
+        history.append(record)
+        for cb in callbacks:
+            hook = getattr(cb, "on_epoch_end", None)
+            if hook is not None:
+                hook(model, record)
+        bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_acc=f"{record['val_accuracy']:.3f}", refresh=False)
+        if config.patience is not None and bad_epochs >= config.patience:
+            stopped_early = True
+            break
+    bar.close()
+    model.load_state_dict(best["model"])
+    if loss_module is not None and "loss" in best:
+        loss_module.load_state_dict(best["loss"])
+    model.eval()
+    return FitResult(
+        history=history,
+        best_epoch=best_epoch,
+        best_val_accuracy=float(best_acc),
+        best_val_loss=float(best_loss),
+        seconds=time.perf_counter() - t_start,
+        stopped_early=stopped_early,
+        device=str(device),
+    )

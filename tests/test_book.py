@@ -1,0 +1,82 @@
+"""The smoke profile builds both editions end to end (HTML; the PDF path is exercised in CI)."""
+
+import re
+import shutil
+
+import pytest
+
+from conftest import ROOT, tscompress
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke_book(smoke_results, tmp_path_factory):
+    results, _ = smoke_results
+    out = tmp_path_factory.mktemp("book")
+    proc = tscompress("book", "--profile", "smoke", "--results-dir", str(results), "--output", str(out), "--reuse")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out, proc
+
+
+def _pages(out, lang):
+    html = out / lang / "_build" / "html"
+    return {p.relative_to(html).as_posix(): p.read_text(encoding="utf-8") for p in html.rglob("*.html")}
+
+
+def test_both_editions_built_with_every_page(smoke_book):
+    out, proc = smoke_book
+    for lang in ("ru", "en"):
+        pages = _pages(out, lang)
+        assert f"book/{lang}/index.html" in pages and f"book/{lang}/00_models.html" in pages
+        assert "book/_generated/nb/00_models.html" in pages  # the appendix: the executed notebook
+    assert (out / "index.html").is_file() and "ru/_build/html/index.html" in (out / "index.html").read_text()
+    assert "html ru" in proc.stdout and "total" in proc.stdout  # the timing table
+
+
+def test_russian_edition_is_russian_and_english_is_english(smoke_book):
+    out, _ = smoke_book
+    ru = _pages(out, "ru")["book/ru/00_models.html"]
+    en = _pages(out, "en")["book/en/00_models.html"]
+    text_ru = re.sub(r"<[^>]+>", " ", ru)
+    assert len(re.findall(r"[а-яА-ЯёЁ]{4,}", text_ru)) > 200  # real Cyrillic chapter text
+    assert 'lang="ru"' in ru and 'lang="en"' in en
+    assert "Поиск" in ru and "Search" in en  # Sphinx's own labels follow the edition's language
+    assert "Модели: три базовые сети" in ru and "Models: three baselines" in en
+
+
+def test_figures_tables_and_glued_numbers_resolved(smoke_book):
+    out, _ = smoke_book
+    for lang in ("ru", "en"):
+        page = _pages(out, lang)[f"book/{lang}/00_models.html"]
+        html = out / lang / "_build" / "html"
+        images = re.findall(r'<img[^>]+src="([^"]+)"', page)
+        assert len(images) >= 2
+        for src in images:
+            assert (html / "book" / lang / src).resolve().is_file(), src
+        assert page.count("<table") >= 2
+        # glued numbers are present as text (the build runs with warnings as errors, so none is missing)
+        assert "pasted-text" in page
+        assert "glue" not in re.sub(r"<[^>]+>", " ", page).lower()
+        # the run manifest on the first page
+        index = _pages(out, lang)[f"book/{lang}/index.html"]
+        assert "BasicMotions" in index and "smoke" in index
+
+
+def test_math_is_served_locally(smoke_book):
+    out, _ = smoke_book
+    html = out / "en" / "_build" / "html"
+    page = _pages(out, "en")["book/en/00_models.html"]
+    assert "cdn.jsdelivr" not in page and "mathjax/tex-chtml.js" in page
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_missing_result_fails_the_build(smoke_results, tmp_path):
+    results, _ = smoke_results
+    broken = tmp_path / "smoke"
+    shutil.copytree(results, broken)
+    (broken / "00_models" / "fig_curves.ru.png").unlink()
+    proc = tscompress("book", "--profile", "smoke", "--results-dir", str(broken), "--output", str(tmp_path / "out"),
+                      "--reuse", "--lang", "ru")
+    assert proc.returncode != 0
+    assert "build failed" in proc.stderr and "Traceback" not in proc.stderr

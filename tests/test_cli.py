@@ -1,0 +1,91 @@
+"""The command line: real runs and bad input. Bad input ends with one line and a non-zero exit."""
+
+import json
+import shutil
+
+import pytest
+
+from conftest import tscompress
+
+
+def test_run_models_chapter_smoke(smoke_results):
+    results, proc = smoke_results
+    out = results / "00_models"
+    for name in ["table1.csv", "table1.en.csv", "table1.ru.csv", "table2.csv", "fig_curves.en.png",
+                 "fig_curves.ru.svg", "fig_accuracy.en.png", "manifest.json", "numbers.json", "run.json",
+                 "00_models.ipynb", "test_predictions.csv", "speed.csv"]:
+        assert (out / name).is_file(), name
+    for model in ("TimesNet", "Transformer", "iTransformer"):
+        assert (out / "checkpoints" / f"{model}_seed0.pt").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["profile"] == "smoke" and manifest["dataset"] == "BasicMotions"
+    assert manifest["protocol"] == "official"
+    assert manifest["environment"]["torch"] and "wall_seconds" in manifest
+    # the CLI tells where things are and reports accuracy with n, interval and the majority rate
+    assert "manifest:" in proc.stdout and "table1.csv" in proc.stdout
+    assert "95% CI" in proc.stdout and "majority rate" in proc.stdout and "n=" in proc.stdout
+    assert not list(results.glob(".tmp-*"))
+
+
+def test_rerun_is_skipped_when_nothing_changed(smoke_results):
+    results, _ = smoke_results
+    proc = tscompress("run", "00_models", "--profile", "smoke", "--results-dir", str(results), "--quiet",
+                      "-p", "dataset=BasicMotions")
+    assert proc.returncode == 0, proc.stderr
+    assert "unchanged since its last run" in proc.stdout
+
+
+def _one_line_error(proc):
+    assert proc.returncode != 0
+    lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) <= 2, proc.stderr  # argparse prints usage + error; ours print one line
+    return lines[-1]
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["run", "99_nothing"], "unknown chapter"),
+    (["run", "00_models", "--profile", "huge"], "unknown profile"),
+    (["run", "00_models", "-p", "colour=blue"], "unknown parameter"),
+    (["run", "00_models", "-p", "seed=abc"], "takes int"),
+    (["run", "00_models", "-p", "models.epochs=many"], "models.epochs"),
+    (["run", "00_models", "-p", "novalue"], "key=value"),
+    (["run", "00_models", "--data-dir", "/nonexistent/folder"], "not a folder"),
+    (["book", "--lang", "de"], "unknown edition"),
+])
+def test_bad_arguments_fail_with_one_line(args, expect, tmp_path):
+    proc = tscompress(*args, "--results-dir", str(tmp_path / "r"))
+    line = _one_line_error(proc)
+    assert expect in line, line
+    assert not (tmp_path / "r" / "00_models").exists()
+
+
+def test_unknown_dataset_fails_cleanly_and_leaves_nothing(tmp_path):
+    results = tmp_path / "r"
+    proc = tscompress("run", "00_models", "--profile", "smoke", "--results-dir", str(results), "--quiet",
+                      "-p", "dataset=NoSuchDatasetAnywhere", env={"TSCOMPRESS_CACHE_DIR": str(tmp_path / "cache")})
+    line = _one_line_error(proc)
+    assert "00_models" in line and "unknown dataset" in line.lower()
+    assert not (results / "00_models").exists() and not list(results.glob(".tmp-*"))
+
+
+def test_corrupt_data_fails_cleanly_and_keeps_previous_results(smoke_results, tmp_path):
+    results, _ = smoke_results
+    copy = tmp_path / "smoke"
+    shutil.copytree(results, copy)
+    before = (copy / "00_models" / "table1.csv").read_bytes()
+    data = tmp_path / "data" / "BasicMotions"
+    data.mkdir(parents=True)
+    (data / "BasicMotions_TRAIN.ts").write_text("@problemName BasicMotions\n@data\n1,2,oops:::\n")
+    proc = tscompress("run", "00_models", "--profile", "smoke", "--results-dir", str(copy), "--quiet",
+                      "--data-dir", str(tmp_path / "data"), "-p", "dataset=BasicMotions")
+    line = _one_line_error(proc)
+    assert "failed in cell" in line
+    assert (copy / "00_models" / "table1.csv").read_bytes() == before  # earlier results intact
+    assert (copy / ".failed" / "00_models.ipynb").is_file()
+    assert not list(copy.glob(".tmp-*"))
+
+
+def test_list():
+    proc = tscompress("list")
+    assert proc.returncode == 0 and "00_models" in proc.stdout and "smoke" in proc.stdout

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from tscompress.metrics import balanced_accuracy, bootstrap_ci, majority_rate, mcnemar
+
+
+def test_balanced_accuracy_and_majority_rate():
+    labels = np.array([0, 0, 0, 1])
+    preds = np.array([0, 0, 0, 0])
+    assert majority_rate(labels) == 0.75
+    assert balanced_accuracy(labels, preds) == pytest.approx(0.5)
+    assert balanced_accuracy(labels, labels) == 1.0
+
+
+def test_bootstrap_interval_contains_estimate_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small = rng.random(40) < 0.8
+    large = rng.random(4000) < 0.8
+    lo_s, hi_s = bootstrap_ci(np.ones(40, int), small.astype(int))
+    lo_l, hi_l = bootstrap_ci(np.ones(4000, int), large.astype(int))
+    assert lo_s <= small.mean() <= hi_s
+    assert lo_l <= large.mean() <= hi_l
+    assert (hi_l - lo_l) < (hi_s - lo_s) / 5
+    # reproducible
+    assert bootstrap_ci(np.ones(40, int), small.astype(int)) == (lo_s, hi_s)
+    assert np.isnan(bootstrap_ci(np.ones(3, int), np.ones(3, int), n_boot=0)[0])
+
+
+def test_bootstrap_balanced_accuracy():
+    labels = np.array([0] * 30 + [1] * 10)
+    preds = labels.copy()
+    preds[:5] = 1
+    lo, hi = bootstrap_ci(labels, preds, "balanced_accuracy")
+    assert lo <= balanced_accuracy(labels, preds) <= hi <= 1.0
+
+
+def test_mcnemar_known_table():
+    # b = 10 discordant in favour of A, c = 2 in favour of B: exact two-sided p = 2 * P(X <= 2 | n=12, 1/2)
+    a = np.array([1] * 10 + [0] * 2 + [1] * 20 + [0] * 5, bool)
+    b = np.array([0] * 10 + [1] * 2 + [1] * 20 + [0] * 5, bool)
+    res = mcnemar(a, b)
+    assert (res.b, res.c) == (10, 2)
+    assert res.p_value == pytest.approx(2 * (1 + 12 + 66) / 4096)
+    assert res.significant
+    same = mcnemar(a, a)
+    assert same.p_value == 1.0 and not same.significant

@@ -1,0 +1,56 @@
+import json
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tscompress.results import ChapterRun, atomic_write_text, read_json, to_jsonable, write_json
+
+
+def test_atomic_write_leaves_no_temp_files_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "a.txt"
+    atomic_write_text(target, "first")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        atomic_write_text(target, "second")
+    monkeypatch.undo()
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_to_jsonable_handles_numpy_and_nan(tmp_path):
+    obj = {"a": np.float32(0.5), "b": np.int64(3), "c": np.array([1, 2]), "d": float("nan"), "e": (1, 2)}
+    assert to_jsonable(obj) == {"a": 0.5, "b": 3, "c": [1, 2], "d": None, "e": [1, 2]}
+    write_json(tmp_path / "x.json", obj)
+    assert read_json(tmp_path / "x.json")["d"] is None
+
+
+def test_chapter_run_writes_tables_figures_numbers_and_manifest(tmp_path):
+    import matplotlib.pyplot as plt
+
+    run = ChapterRun("00_test", tmp_path, parameters={"seed": 1})
+    run.save_table(pd.DataFrame({"a": [1, 2]}), "t")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    run.save_figure(fig, "f")
+    plt.close(fig)
+    assert run.glue("acc", 0.81234, "{:.3f}") == "0.812"
+    with run.timed("stage"):
+        pass
+    calls = []
+    assert run.cached("piece", lambda: calls.append(1) or {"v": 1}) == {"v": 1}
+    assert run.cached("piece", lambda: calls.append(1) or {"v": 2}) == {"v": 1}
+    assert calls == [1]
+    path = run.finish(summary=["ok"])
+    manifest = json.loads(path.read_text())
+    assert manifest["chapter"] == "00_test" and manifest["summary"] == ["ok"]
+    assert {"t.csv", "f.png", "f.svg", "piece.json"} <= set(manifest["files"])
+    assert "stage" in manifest["timings"] and manifest["environment"]["torch"]
+    assert read_json(tmp_path / "00_test" / "numbers.json") == {"acc": "0.812"}
+    assert not [p for p in (tmp_path / "00_test").iterdir() if p.name.startswith(".")]
