@@ -132,6 +132,37 @@ def coerce_parameters(defaults: Mapping[str, Any], given: Mapping[str, Any], cha
     return params, overrides
 
 
+def check_common(params: Mapping[str, Any], defaults: Mapping[str, Any], chapter: str) -> None:
+    """Check the parameters every chapter shares before a kernel is started (fail fast, one line)."""
+    merged = {**defaults, **params}
+    from .profiles import PROFILES
+
+    if "profile" in merged and merged["profile"] not in PROFILES:
+        raise ConfigError(f"unknown profile {merged['profile']!r}; profiles: {', '.join(PROFILES)}")
+    if "seed" in merged:
+        seed = merged["seed"]
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+            raise ConfigError(f"parameter 'seed' of chapter {chapter} takes int (>= 0) or None, got {seed!r}")
+    if "protocol" in merged:
+        from .data import PROTOCOLS
+
+        if merged["protocol"] not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol {merged['protocol']!r}; protocols: {', '.join(PROTOCOLS)}")
+    if "device" in merged:
+        device = merged["device"]
+        if not isinstance(device, str) or not (device in ("auto", "cpu", "mps") or device.startswith("cuda")):
+            raise ConfigError(f"parameter 'device' takes auto, cpu, cuda[:N] or mps, got {device!r}")
+    if "dataset" in merged:
+        from .data import available
+
+        info = available(merged["dataset"], merged.get("data_dir"))  # checks the name; never downloads
+        if not info["found"] and not info["known"]:
+            from .data import _unknown_name_error
+
+            error = _unknown_name_error(merged["dataset"], [Path(l["dir"]) for l in info["locations"]])
+            raise ConfigError(f"chapter {chapter}: {error}")
+
+
 def _hash_update_file(h: "hashlib._Hash", path: Path) -> None:
     h.update(str(path.name).encode())
     h.update(path.read_bytes())
@@ -196,6 +227,7 @@ def run_chapter(
     notebook = root / "notebooks" / f"{chapter}.ipynb"
     defaults = notebook_parameters(notebook)
     params, _ = coerce_parameters(defaults, dict(parameters), chapter)
+    check_common(params, defaults, chapter)
     results_dir = Path(results_dir).resolve()
     for dep in CHAPTERS[chapter]:
         if not (results_dir / dep / "run.json").exists():
