@@ -2,7 +2,7 @@
 
 * ``smoke`` — seconds; for tests. Tiny subsets of the data, one epoch, smallest grids.
 * ``quick`` — the whole book on a 2-core CPU in about 20 minutes: the study's exact architectures
-  and sequence length, fewer epochs, smaller grids, one seed.
+  and sequence length, the study's 30 base epochs, fewer fine-tuning epochs, smaller grids, one seed.
 * ``full`` — the study's own settings (30 base epochs with patience 10, 10 fine-tuning epochs,
   the full grids) and three seeds; meant for a GPU.
 
@@ -33,10 +33,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "bootstrap": 200,
     },
     "quick": {
-        "description": "the whole book on a 2-core CPU in about 20 minutes: exact architectures, fewer epochs",
+        "description": "the whole book on a 2-core CPU in about 20 minutes: exact architectures, one seed, smaller grids",
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
-        "models": {"names": list(_ALL_MODELS), "epochs": 12, "patience": 5, "batch_size": 16,
+        "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
                    "timing_repeats": 3},
         "bootstrap": 2000,
     },
