@@ -1,5 +1,5 @@
-"""Shared fixtures: one smoke run of the models chapter on a small bundled dataset, reused by
-the CLI, notebook and book tests so the suite executes it only once."""
+"""Shared fixtures: one smoke run of every chapter (in dependency order) on a small bundled
+dataset, reused by the CLI, chapter and book tests so the suite executes each only once."""
 
 import os
 import subprocess
@@ -22,9 +22,16 @@ def tscompress(*args, cwd=ROOT, env=None, timeout=900):
 
 @pytest.fixture(scope="session")
 def smoke_results(tmp_path_factory):
-    """results/<smoke> of the models chapter on BasicMotions (ships with aeon; no download)."""
+    """results/<smoke> of every chapter on BasicMotions (ships with aeon; no download).
+
+    Returns ``(results_dir, proc)`` with ``proc`` the models chapter's completed CLI process."""
+    from tscompress.runner import CHAPTERS
+
     results = tmp_path_factory.mktemp("results") / "smoke"
-    proc = tscompress("run", "00_models", "--profile", "smoke", "--results-dir", str(results), "--quiet",
-                      "-p", "dataset=BasicMotions")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return results, proc
+    first = None
+    for chapter in CHAPTERS:  # dependency order
+        proc = tscompress("run", chapter, "--profile", "smoke", "--results-dir", str(results), "--quiet",
+                          "-p", "dataset=BasicMotions")
+        assert proc.returncode == 0, f"{chapter}:\n" + proc.stdout + proc.stderr
+        first = first or proc
+    return results, first
