@@ -44,3 +44,18 @@ def test_mcnemar_known_table():
     assert res.significant
     same = mcnemar(a, a)
     assert same.p_value == 1.0 and not same.significant
+
+
+def test_russian_plurals_and_pairwise_text():
+    import numpy as np
+
+    from tscompress.report import pairwise_text, ru_plural
+
+    forms = ("пример", "примера", "примеров")
+    assert [ru_plural(n, *forms) for n in (1, 2, 4, 5, 11, 12, 21, 22, 25, 101, 111)] == [
+        "пример", "примера", "примера", "примеров", "примеров", "примеров", "пример", "примера", "примеров",
+        "пример", "примеров"]
+    a = np.array([1, 1, 0, 1], bool)
+    b = np.array([0, 1, 0, 0], bool)
+    assert "2 примера верно только у A, 0 — только у B" in pairwise_text({"A": a, "B": b}, "ru")
+    assert "2 cases only A got right, 0 only B" in pairwise_text({"A": a, "B": b}, "en")

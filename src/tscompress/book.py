@@ -45,6 +45,7 @@ TEXT = {
     "chapter": {"ru": "Глава", "en": "Chapter"},
     "wall": {"ru": "Время счёта, с", "en": "Wall time, s"},
     "finished": {"ru": "Завершена", "en": "Finished"},
+    "total": {"ru": "Всего", "en": "Total"},
     "warn_title": {"ru": "Это не официальное разбиение", "en": "This is not the official split"},
     "warn_resample": {
         "ru": "Тестовая выборка — стратифицированная часть доступных размеченных примеров (протокол resample), а не "
@@ -81,7 +82,8 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str) -> str:
     sizes = data.get("sizes", {})
     git = first.get("git", {})
     protocol = first.get("protocol", "?")
-    lines = [f"## {_t('heading', lang)}", ""]
+    # a rubric, not a section: on the root page sections would become numbered chapters in the PDF
+    lines = [f"```{{rubric}} {_t('heading', lang)}", "```", ""]
     if protocol != "official":
         n_test = sizes.get("test") or 0
         pts = f"{100 / n_test:.1f}" if n_test else "?"
@@ -109,6 +111,8 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str) -> str:
     for c in chapters:
         seconds = runs.get(c, {}).get("seconds", manifests[c].get("wall_seconds"))
         lines.append(f"| {c} | {float(seconds):.0f} | {manifests[c].get('finished', '')} |")
+    total = sum(float(runs.get(c, {}).get("seconds", manifests[c].get("wall_seconds")) or 0) for c in chapters)
+    lines.append(f"| **{_t('total', lang)}** | **{total:.0f}** | |")
     return "\n".join(lines) + "\n"
 
 

@@ -47,8 +47,10 @@ class Chapter:
     def train_config(self, section: str = "models", seed: int | None = None, **changes: Any) -> TrainConfig:
         """A :class:`TrainConfig` from a profile section's ``epochs``/``patience``/``batch_size``."""
         s = self.profile[section]
+        # no per-epoch progress bars inside chapter notebooks: their outputs go into the book's appendix
+        # (papermill shows cell progress on the terminal instead)
         values = {"epochs": s["epochs"], "patience": s.get("patience"), "batch_size": s.get("batch_size", 16),
-                  "seed": self.seeds[0] if seed is None else seed, "device": self.device}
+                  "seed": self.seeds[0] if seed is None else seed, "device": self.device, "progress": False}
         values.update(changes)
         return TrainConfig.from_dict(values)
 

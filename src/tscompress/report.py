@@ -52,6 +52,16 @@ def seeds_text(values: np.ndarray, lang: str) -> str:
     return f"{values.mean():.3f} ({word}, {values.min():.3f}–{values.max():.3f})"
 
 
+def ru_plural(n: int, one: str, few: str, many: str) -> str:
+    """Russian noun form after a number: 1 пример, 2 примера, 5 примеров, 21 пример, 11 примеров."""
+    n = abs(int(n))
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
 def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
     """Exact McNemar tests between every pair of models evaluated on the same test cases."""
     from .metrics import mcnemar
@@ -63,10 +73,12 @@ def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
             res = mcnemar(correct[a], correct[b])
             if lang == "en":
                 verdict = "a significant difference" if res.significant else "not a significant difference"
-                parts.append(f"{a} vs {b}: {res.b} cases only {a} got right, {res.c} only {b}, "
+                cases = "case" if res.b == 1 else "cases"
+                parts.append(f"{a} vs {b}: {res.b} {cases} only {a} got right, {res.c} only {b}, "
                              f"exact McNemar p = {res.p_value:.2f} — {verdict}")
             else:
                 verdict = "различие значимо" if res.significant else "различие не значимо"
-                parts.append(f"{a} и {b}: {res.b} примеров верно только у {a}, {res.c} — только у {b}, "
+                cases = ru_plural(res.b, "пример", "примера", "примеров")
+                parts.append(f"{a} и {b}: {res.b} {cases} верно только у {a}, {res.c} — только у {b}, "
                              f"точный критерий Макнемара p = {res.p_value:.2f} — {verdict}")
     return "; ".join(parts) if parts else ""
