@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tscompress import chapter, models, plots, report, study, train
+from tscompress import chapter, models, plots, report, study, train, variants
 
 ch = chapter.start("00_models", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol, seed=seed,
                    results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
@@ -44,6 +44,7 @@ pd.DataFrame({split: {"cases": len(getattr(data, split)), "majority rate": getat
 
 # %%
 rows, histories, best_epochs, predictions = [], {}, {}, []
+log = variants.VariantLog(run)  # the baselines, for the comparison chapter
 for name in prof.models.names:
     for s in ch.seeds:
         d = ch.data(s)
@@ -54,6 +55,8 @@ for name in prof.models.names:
         ev = train.evaluate(model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
         models.save_checkpoint(model, run.path(f"checkpoints/{name}_seed{s}.pt"),
                                extra={"seed": s, "fit": fit.to_dict(), "test": ev.summary()})
+        log.add(method="baseline", setting="fp32", evaluation=ev, base=name, seed=s, model=model,
+                train_seconds=fit.seconds, save=True, case_index=d.test.index)
         histories[name if len(ch.seeds) == 1 else f"{name} (seed {s})"] = fit.history
         best_epochs[name if len(ch.seeds) == 1 else f"{name} (seed {s})"] = fit.best_epoch
         rows.append({"model": name, "seed": s, "params": models.count_parameters(model),
@@ -65,6 +68,7 @@ for name in prof.models.names:
 table1 = pd.DataFrame(rows)
 run.save_table(table1, "table1")
 run.save_table(pd.concat(predictions), "test_predictions")
+log.save()
 
 # %% [markdown]
 # ## Table 1: models, parameters, test accuracy
