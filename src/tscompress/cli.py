@@ -61,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--output", default=None, help="where the built book goes (default: _build/<profile>)")
 
     sub.add_parser("list", help="list chapters and profiles")
+
+    assign = sub.add_parser("assignment", help="course mode: build the student version, grade it")
+    asub = assign.add_subparsers(dest="action", required=True)
+    abuild = asub.add_parser("build", help="write the student version of this repository")
+    abuild.add_argument("out_dir")
+    abuild.add_argument("--areas", default=None, help="comma-separated areas (default: all): sparsify,quantize,…")
+    agrade = asub.add_parser("grade", help="run the reference tests of each task against a student repository")
+    agrade.add_argument("student_dir")
+    agrade.add_argument("--timeout", type=float, default=300.0, help="seconds per task (default 300)")
+    agrade.add_argument("--json", default=None, help="also write the grades as JSON here")
+    agrade.add_argument("--task", action="append", default=[], help="grade only this task (repeatable)")
+    asub.add_parser("tasks", help="list the tasks of this repository")
     return parser
 
 
@@ -126,10 +138,40 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_assignment(args) -> int:
+    from . import assignment
+    from .runner import root_or_error
+
+    root = root_or_error()
+    if args.action == "tasks":
+        for task in assignment.discover_tasks(root).values():
+            print(f"{task.id}: {task.file} ({len(task.tests)} tests) — {task.summary}")
+        return 0
+    if args.action == "build":
+        areas = [a.strip() for a in args.areas.split(",") if a.strip()] if args.areas else None
+        record = assignment.build(root, args.out_dir, areas)
+        print(f"student version in {Path(args.out_dir).resolve()}: {len(record['tasks'])} tasks in "
+              f"{', '.join(record['areas'])}; see STUDENT.md there")
+        for task in record["tasks"]:
+            print(f"  {task['id']}: {task['file']} ({len(task['tests'])} tests)")
+        return 0
+    if args.timeout <= 0:
+        raise ConfigError("--timeout must be positive")
+    grades = assignment.grade(args.student_dir, root, timeout=args.timeout, tasks=args.task or None)
+    print(assignment.format_grades(grades))
+    if args.json:
+        from .results import write_json
+
+        write_json(args.json, assignment.grades_json(grades))
+        print(f"grades written to {Path(args.json).resolve()}")
+    passed, graded = assignment.score(grades)
+    return 0 if graded and passed == graded else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"run": cmd_run, "book": cmd_book, "list": cmd_list}
+    handlers = {"run": cmd_run, "book": cmd_book, "list": cmd_list, "assignment": cmd_assignment}
     try:
         return handlers[args.command](args)
     except TscompressError as exc:
