@@ -1,0 +1,113 @@
+"""The comparison chapter's computations: every variant on one scale.
+
+Reads what the method chapters recorded (:mod:`tscompress.variants`), tests each variant against the
+fp32 baseline on the same test cases (exact McNemar), measures CPU latency of the saved models side
+by side in one process, finds Pareto fronts and derives budget recommendations from the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .latency import inference_latency
+from .metrics import mcnemar
+from .variants import load_model, pareto_front
+
+__all__ = ["paired_tests", "measure_latencies", "mark_fronts", "recommend", "BASELINE_METHOD"]
+
+BASELINE_METHOD = "baseline"
+
+
+def _baseline_ids(table: pd.DataFrame, base: str) -> dict[int, str]:
+    rows = table[(table["method"] == BASELINE_METHOD) & (table["base"] == base)]
+    return {int(r.seed): r.id for r in rows.itertuples()}
+
+
+def paired_tests(table: pd.DataFrame, predictions: pd.DataFrame, base: str = "TimesNet",
+                 alpha: float = 0.05) -> pd.DataFrame:
+    """Add McNemar columns comparing every variant with the fp32 ``base`` model of the same seed.
+
+    ``only_variant`` / ``only_baseline``: test cases only one of the two got right; ``p_value`` of
+    the exact test; ``significant`` at ``alpha``. Variants of another seed without a baseline of
+    that seed, and the baseline itself, get NaN / False."""
+    baselines = _baseline_ids(table, base)
+    by_id = {vid: g.set_index("case")["correct"] for vid, g in predictions.groupby("id")}
+    rows = []
+    for r in table.itertuples():
+        ref = baselines.get(int(r.seed))
+        out: dict[str, Any] = {"only_variant": np.nan, "only_baseline": np.nan, "p_value": np.nan,
+                               "significant": False, "vs": ref or ""}
+        if ref is not None and ref != r.id and r.id in by_id and ref in by_id:
+            a, b = by_id[r.id], by_id[ref]
+            common = a.index.intersection(b.index)
+            if len(common):
+                res = mcnemar(a.loc[common].to_numpy().astype(bool), b.loc[common].to_numpy().astype(bool))
+                out.update(only_variant=res.b, only_baseline=res.c, p_value=res.p_value,
+                           significant=bool(res.p_value < alpha))
+        rows.append(out)
+    return pd.concat([table.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+
+
+def measure_latencies(table: pd.DataFrame, x: torch.Tensor, batch_sizes: Sequence[int] = (1, 64),
+                      repeats: int = 10, threads: int | None = None) -> pd.DataFrame:
+    """CPU latency (seconds per batch) of every variant with a saved model, measured here one after
+    another on the same inputs; columns ``latency_b<N>`` and ``latency_b<N>_rel`` (÷ the fp32
+    baseline of the same base model and seed). Variants without a saved model get NaN."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    out = table.copy()
+    for bs in batch_sizes:
+        xb = x[:bs]
+        if len(xb) < bs:  # fewer test cases than the batch: repeat them (latency depends on the size only)
+            reps = -(-bs // len(xb))
+            xb = x.repeat(reps, *[1] * (x.dim() - 1))[:bs]
+        values = []
+        for r in out.itertuples():
+            if isinstance(r.model_file, str) and r.model_file:
+                model = load_model(r.model_file)
+                values.append(inference_latency(model, xb, repeats=repeats))
+            else:
+                values.append(np.nan)
+        out[f"latency_b{bs}"] = values
+        base = {(b, s): v for b, s, m, v in zip(out["base"], out["seed"], out["method"], values)
+                if m == BASELINE_METHOD}
+        out[f"latency_b{bs}_rel"] = [v / base[(b, s)] if (b, s) in base and base[(b, s)] else np.nan
+                                     for b, s, v in zip(out["base"], out["seed"], values)]
+    return out
+
+
+def mark_fronts(table: pd.DataFrame, costs: Mapping[str, str], quality: str = "test_accuracy") -> pd.DataFrame:
+    """Add a boolean ``front_<name>`` column per cost column (rows with NaN cost are off the front)."""
+    out = table.copy()
+    for name, column in costs.items():
+        mask = np.zeros(len(out), dtype=bool)
+        ok = out[column].notna().to_numpy()
+        if ok.any():
+            mask[ok] = pareto_front(out.loc[ok, column].to_numpy(float), out.loc[ok, quality].to_numpy(float))
+        out[f"front_{name}"] = mask
+    return out
+
+
+def recommend(table: pd.DataFrame, budgets: Sequence[float], cost: str = "stored_bytes", base: str = "TimesNet",
+              quality: str = "test_accuracy") -> pd.DataFrame:
+    """For each budget (a fraction of the fp32 baseline's cost), the most accurate variant within it,
+    and whether it is distinguishable from the baseline (the McNemar column, when present)."""
+    ref = table[(table["method"] == BASELINE_METHOD) & (table["base"] == base)]
+    if ref.empty:
+        raise ValueError(f"no {BASELINE_METHOD} row for {base}")
+    ref_cost = float(ref[cost].iloc[0])
+    rows = []
+    for fraction in budgets:
+        inside = table[(table[cost] <= fraction * ref_cost) & table[quality].notna()]
+        if inside.empty:
+            rows.append({"budget": fraction, "id": "", "cost": np.nan, quality: np.nan, "significant": False})
+            continue
+        best = inside.sort_values([quality, cost], ascending=[False, True]).iloc[0]
+        rows.append({"budget": fraction, "id": best["id"], "method": best["method"], "setting": best["setting"],
+                     "cost": float(best[cost]), quality: float(best[quality]),
+                     "significant": bool(best.get("significant", False))})
+    return pd.DataFrame(rows)

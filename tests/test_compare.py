@@ -1,0 +1,79 @@
+"""The comparison chapter's computations on hand-made variant tables."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from tscompress import compare, variants
+from tscompress.metrics import mcnemar
+
+
+def _table(rows):
+    base = {c: 0 for c in variants.VARIANT_COLUMNS}
+    return pd.DataFrame([{**base, "model_file": "", **r} for r in rows])
+
+
+def _preds(vid, correct):
+    return pd.DataFrame({"id": vid, "case": np.arange(len(correct)), "label": 0, "pred": 0,
+                         "correct": np.asarray(correct, int)})
+
+
+def test_mcnemar_on_a_known_contingency_table():
+    # 10 cases only A got right, 2 only B: exact two-sided p = 2 * (C(12,0)+C(12,1)+C(12,2)) / 2**12
+    a = np.array([1] * 10 + [0] * 2 + [1] * 30, bool)
+    b = np.array([0] * 10 + [1] * 2 + [1] * 30, bool)
+    res = mcnemar(a, b)
+    assert (res.b, res.c) == (10, 2)
+    assert res.p_value == pytest.approx(2 * (1 + 12 + 66) / 4096)
+    assert res.significant
+    weak = mcnemar(np.array([1, 1, 1, 0, 1], bool), np.array([0, 0, 0, 1, 1], bool))  # 3 vs 1
+    assert weak.p_value == pytest.approx(2 * (1 + 4) / 16) and not weak.significant
+
+
+def test_paired_tests_against_the_baseline_of_the_same_seed():
+    table = _table([
+        {"id": "b0", "method": "baseline", "base": "TimesNet", "seed": 0, "test_accuracy": 0.5},
+        {"id": "v0", "method": "int4", "base": "TimesNet", "seed": 0, "test_accuracy": 0.8},
+        {"id": "v1", "method": "int4", "base": "TimesNet", "seed": 1, "test_accuracy": 0.8},
+    ])
+    base = [1] * 20 + [0] * 20
+    better = [1] * 20 + [1] * 12 + [0] * 8
+    preds = pd.concat([_preds("b0", base), _preds("v0", better), _preds("v1", better)])
+    out = compare.paired_tests(table, preds).set_index("id")
+    assert out.loc["v0", "only_variant"] == 12 and out.loc["v0", "only_baseline"] == 0
+    assert out.loc["v0", "p_value"] == pytest.approx(2 / 2**12) and out.loc["v0", "significant"]
+    assert math.isnan(out.loc["v1", "p_value"]) and not out.loc["v1", "significant"]  # no seed-1 baseline
+    assert math.isnan(out.loc["b0", "p_value"])
+
+
+def test_fronts_and_recommendations():
+    table = _table([
+        {"id": "fp32", "method": "baseline", "base": "TimesNet", "stored_bytes": 1000, "test_accuracy": 0.80},
+        {"id": "int8", "method": "int8", "base": "TimesNet", "stored_bytes": 260, "test_accuracy": 0.81},
+        {"id": "int4", "method": "int4", "base": "TimesNet", "stored_bytes": 140, "test_accuracy": 0.78},
+        {"id": "prune", "method": "magnitude", "base": "TimesNet", "stored_bytes": 600, "test_accuracy": 0.79},
+    ])
+    marked = compare.mark_fronts(table, {"bytes": "stored_bytes"}).set_index("id")
+    assert marked["front_bytes"].to_dict() == {"fp32": False, "int8": True, "int4": True, "prune": False}
+    rec = compare.recommend(table, [1.0, 0.2, 0.1]).set_index("budget")
+    assert rec.loc[1.0, "id"] == "int8" and rec.loc[0.2, "id"] == "int4" and rec.loc[0.1, "id"] == ""
+
+
+def test_latency_is_measured_for_saved_models_relative_to_the_baseline(tmp_path):
+    torch.manual_seed(0)
+    small, big = nn.Sequential(nn.Flatten(), nn.Linear(12, 2)), nn.Sequential(nn.Flatten(), nn.Linear(12, 512),
+                                                                             nn.Linear(512, 2))
+    variants.save_model(big, tmp_path / "big.pt")
+    variants.save_model(small, tmp_path / "small.pt")
+    table = _table([
+        {"id": "b", "method": "baseline", "base": "M", "seed": 0, "model_file": str(tmp_path / "big.pt")},
+        {"id": "s", "method": "x", "base": "M", "seed": 0, "model_file": str(tmp_path / "small.pt")},
+        {"id": "n", "method": "y", "base": "M", "seed": 0, "model_file": ""},
+    ])
+    out = compare.measure_latencies(table, torch.randn(5, 3, 4), batch_sizes=(1, 8), repeats=3).set_index("id")
+    assert out.loc["b", "latency_b1_rel"] == 1.0 and out.loc["b", "latency_b8"] > 0
+    assert math.isnan(out.loc["n", "latency_b8"])
