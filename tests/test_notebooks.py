@@ -23,6 +23,12 @@ def test_every_chapter_has_a_notebook_and_every_notebook_a_chapter():
     assert {p.stem for p in NOTEBOOKS} == set(runner.CHAPTERS)
 
 
+def test_chapters_only_read_lower_numbered_chapters():
+    for chapter, deps in runner.CHAPTERS.items():
+        for dep in deps:
+            assert dep in runner.CHAPTERS and dep < chapter, (chapter, dep)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_matches_source_and_has_no_outputs(path):
     nb = nbformat.read(path, as_version=4)

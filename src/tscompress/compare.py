@@ -111,3 +111,37 @@ def recommend(table: pd.DataFrame, budgets: Sequence[float], cost: str = "stored
                      "cost": float(best[cost]), quality: float(best[quality]),
                      "significant": bool(best.get("significant", False))})
     return pd.DataFrame(rows)
+
+
+def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, front: str | None = None,
+                  group: str = "chapter_label", quality: str = "test_accuracy"):
+    """Accuracy (with 95% intervals) against a cost for every variant, coloured by group, the Pareto
+    front drawn as a step line and the majority-class rate as a horizontal band."""
+    import matplotlib.pyplot as plt
+
+    from .plots import _style, label
+
+    _style()
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))
+    data = table[table[cost].notna()]
+    for i, (name, g) in enumerate(data.groupby(group, sort=False)):
+        yerr = [g[quality] - g[f"{quality}_lo"], g[f"{quality}_hi"] - g[quality]]
+        ax.errorbar(g[cost], g[quality], yerr=yerr, fmt="o", ms=5, alpha=0.85, elinewidth=0.6, capsize=0,
+                    color=f"C{i}", label=str(name))
+    if front and front in data:
+        f = data[data[front]].sort_values(cost)
+        ax.step(f[cost], f[quality], where="post", color="black", lw=1.0, label=label("pareto_front", lang))
+        for r in f.itertuples():  # name the points on the front
+            text = r.base if r.method == BASELINE_METHOD else f"{r.method} {r.setting} ({r.base})"
+            ax.annotate(text, (getattr(r, cost), getattr(r, quality)), xytext=(4, 4), textcoords="offset points",
+                        fontsize=6.5)
+    maj = data["test_majority_rate"].dropna()
+    if len(maj):
+        ax.axhline(float(maj.iloc[0]), color="C3", lw=1.0, ls="--", label=label("majority", lang))
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(label(cost, lang))
+    ax.set_ylabel(label("accuracy", lang))
+    ax.legend(loc="best", fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -46,6 +46,23 @@ LABELS: dict[str, dict[str, str]] = {
     "other": {"en": "Other", "ru": "Прочие"},
     "total": {"en": "Total", "ru": "Всего"},
     "seed": {"en": "seed", "ru": "сид"},
+    # comparison chapter
+    "pareto_front": {"en": "Pareto front", "ru": "фронт Парето"},
+    "stored_bytes": {"en": "stored size, bytes", "ru": "размер хранения, байт"},
+    "stored_kib": {"en": "stored, KiB", "ru": "хранение, КиБ"},
+    "latency_b1": {"en": "latency at batch 1, s", "ru": "задержка при батче 1, с"},
+    "latency_b64": {"en": "latency at batch 64, s", "ru": "задержка при батче 64, с"},
+    "latency_b1_rel": {"en": "latency b1 ÷ fp32", "ru": "задержка b1 ÷ fp32"},
+    "latency_b64_rel": {"en": "latency b64 ÷ fp32", "ru": "задержка b64 ÷ fp32"},
+    "chapter": {"en": "chapter", "ru": "глава"},
+    "method": {"en": "method", "ru": "метод"},
+    "setting": {"en": "setting", "ru": "настройка"},
+    "base": {"en": "model", "ru": "модель"},
+    "params_nonzero": {"en": "non-zero parameters", "ru": "ненулевых параметров"},
+    "mcnemar": {"en": "vs fp32: only this / only fp32, p", "ru": "против fp32: только эта / только fp32, p"},
+    "significant": {"en": "significant", "ru": "значимо"},
+    "budget": {"en": "budget (share of fp32 size)", "ru": "бюджет (доля размера fp32)"},
+    "variant": {"en": "variant", "ru": "вариант"},
 }
 
 

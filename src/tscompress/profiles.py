@@ -31,6 +31,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "models": {"names": list(_ALL_MODELS), "epochs": 1, "patience": None, "batch_size": 16,
                    "timing_repeats": 1},
         "bootstrap": 200,
+        "compare": {"latency_repeats": 2},
     },
     "quick": {
         "description": "the whole book on a 2-core CPU in about 20 minutes: exact architectures, one seed, smaller grids",
@@ -39,6 +40,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
                    "timing_repeats": 3},
         "bootstrap": 2000,
+        "compare": {"latency_repeats": 10},
     },
     "full": {
         "description": "the study's settings (30 epochs, patience 10, full grids), three seeds; meant for a GPU",
@@ -47,6 +49,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
                    "timing_repeats": 5},
         "bootstrap": 2000,
+        "compare": {"latency_repeats": 30},
     },
 }
 

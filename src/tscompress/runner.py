@@ -40,6 +40,7 @@ __all__ = [
 # chapter -> chapters whose results it reads
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "00_models": (),
+    "05_comparison": ("00_models",),
 }
 
 # parameters the runner sets itself; users set them through dedicated options
@@ -58,7 +59,8 @@ def root_or_error() -> Path:
 
 def chapter_names(root: Path | None = None) -> list[str]:
     root = root or root_or_error()
-    return [c for c in CHAPTERS if (root / "notebooks" / f"{c}.ipynb").is_file()]
+    # chapters are numbered so that a chapter only reads lower-numbered ones: name order is run order
+    return [c for c in sorted(CHAPTERS) if (root / "notebooks" / f"{c}.ipynb").is_file()]
 
 
 def resolve_chapter(name: str, root: Path) -> str:

@@ -1,0 +1,189 @@
+
+# %% [markdown]
+# # 05 · Comparison: every compressed model on one scale
+#
+# Reads the variants every earlier chapter recorded (`variants.csv`: sizes, test accuracy with its interval,
+# per-case predictions, saved models), tests each against the fp32 baseline of the same seed on the same test
+# cases (exact McNemar), measures CPU latency of all saved models here, one after another, at batch 1 and 64,
+# draws accuracy against stored bytes and against latency with the Pareto fronts, and derives budget
+# recommendations from the table.
+
+# %% tags=parameters
+profile = "quick"
+dataset = "Heartbeat"
+data_dir = None
+protocol = "auto"
+seed = None
+results_dir = None
+out_dir = None
+overrides = {}
+device = "auto"
+
+# %%
+import numpy as np
+import pandas as pd
+import torch
+
+from tscompress import chapter, compare, plots, report, runner, variants
+
+ch = chapter.start("05_comparison", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol, seed=seed,
+                   results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
+                   parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
+run, prof = ch.run, ch.profile
+data = ch.data()
+upstream = list(runner.CHAPTERS["05_comparison"])
+table, preds = variants.collect(run.results_dir, upstream)
+print(f"{len(table)} variants from {', '.join(upstream)}")
+table.groupby(["chapter", "method"]).size().rename("variants").to_frame()
+
+# %% [markdown]
+# ## Paired tests against the baseline
+# For every variant: how many test cases only it got right, how many only the fp32 baseline of the same seed got
+# right, and the exact McNemar p-value. With a test set of this size most differences are not significant.
+
+# %%
+cmp = compare.paired_tests(table, preds, base="TimesNet")
+cmp[["id", "test_accuracy", "only_variant", "only_baseline", "p_value", "significant"]]
+
+# %% [markdown]
+# ## CPU latency, measured here side by side
+# Every saved model runs on the same test inputs in this one process (eval mode, no gradients; median of the
+# profile's repeats), so the ratios to the fp32 baseline compare like with like.
+
+# %%
+x = data.test.X
+reps = prof.compare.latency_repeats
+with run.timed("latency"):
+    cmp = compare.measure_latencies(cmp, x, batch_sizes=(1, 64), repeats=reps)
+cmp = compare.mark_fronts(cmp, {"bytes": "stored_bytes", "latency": "latency_b1"})
+run.save_table(cmp, "comparison")
+cmp[["id", "stored_bytes", "latency_b1", "latency_b64", "latency_b1_rel", "latency_b64_rel", "front_bytes",
+     "front_latency"]]
+
+# %% [markdown]
+# ## The table of every variant
+
+# %%
+CHAPTER_LABELS = {
+    "00_models": {"en": "baseline", "ru": "базовая"},
+    "01_sparsification": {"en": "sparsification", "ru": "разреживание"},
+    "02_distillation": {"en": "distillation", "ru": "дистилляция"},
+    "03_quantization": {"en": "quantization", "ru": "квантование"},
+    "04_peft": {"en": "PEFT", "ru": "PEFT"},
+    "05_comparison": {"en": "combined", "ru": "комбинации"},
+}
+
+
+def shown(df, lang):
+    t = df.copy()
+    t["chapter"] = [CHAPTER_LABELS.get(c, {}).get(lang, c) for c in t["chapter"]]
+    t["accuracy"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in t.itertuples()]
+    t["stored"] = (t["stored_bytes"] / 1024).map(lambda v: f"{v:,.1f}")
+    t["nonzero"] = t["params_nonzero"].map(lambda v: f"{int(v):,}")
+    t["lat1"] = t["latency_b1_rel"].map(lambda v: "—" if np.isnan(v) else f"{v:.2f}")
+    t["lat64"] = t["latency_b64_rel"].map(lambda v: "—" if np.isnan(v) else f"{v:.2f}")
+    t["cost"] = t["train_seconds"].map(lambda v: "—" if np.isnan(v) else f"{v:.0f}")
+    t["test"] = [("—" if np.isnan(r.p_value) else f"{int(r.only_variant)} / {int(r.only_baseline)}, {r.p_value:.2f}"
+                  + (" *" if r.significant else "")) for r in t.itertuples()]
+    t["majority"] = t["test_majority_rate"].map(plots.fmt_acc)
+    cols = [("chapter", "chapter"), ("method", "method"), ("setting", "setting"), ("base", "base"),
+            ("nonzero", "params_nonzero"), ("stored", "stored_kib"), ("accuracy", "test_accuracy"),
+            ("majority", "majority_short"), ("test", "mcnemar"), ("lat1", "latency_b1_rel"),
+            ("lat64", "latency_b64_rel"), ("cost", "train_seconds")]
+    return plots.display_table(t, cols, lang)
+
+
+cmp["chapter_label"] = [CHAPTER_LABELS.get(c, {}).get("en", c) for c in cmp["chapter"]]
+for lang in plots.LANGS:
+    run.save_table(shown(cmp, lang), f"table_all.{lang}")
+shown(cmp, "en")
+
+# %% [markdown]
+# ## Pareto plots
+
+# %%
+def pareto(cost, front, log):
+    def make(lang):
+        t = cmp.assign(chapter_label=[CHAPTER_LABELS.get(c, {}).get(lang, c) for c in cmp["chapter"]])
+        return compare.pareto_figure(t, cost, lang, log=log, front=front)
+    return make
+
+
+run.save_figures(pareto("stored_bytes", "front_bytes", True), "fig_pareto_bytes")
+run.save_figures(pareto("latency_b1", "front_latency", True), "fig_pareto_latency")
+
+# %% [markdown]
+# ## Recommendations by size budget
+# For each budget, a share of the fp32 TimesNet's stored size, the most accurate variant that fits, and whether its
+# difference from the baseline is significant.
+
+# %%
+budgets = [1.0, 0.5, 0.25, 0.125, 0.0625]
+rec = compare.recommend(cmp, budgets, cost="stored_bytes", base="TimesNet")
+run.save_table(rec, "recommendations")
+
+
+def rec_shown(lang):
+    t = rec.copy()
+    t["budget"] = t["budget"].map(lambda v: f"{v:g}")
+    t["variant"] = [f"{r.method} {r.setting}" if r.id else "—" for r in t.itertuples()]
+    t["stored"] = t["cost"].map(lambda v: "—" if np.isnan(v) else f"{v / 1024:,.1f}")
+    t["accuracy"] = t["test_accuracy"].map(plots.fmt_acc)
+    t["significant"] = t["significant"].map(lambda v: {"en": "yes", "ru": "да"}[lang] if v
+                                            else {"en": "no", "ru": "нет"}[lang])
+    return plots.display_table(t, [("budget", "budget"), ("variant", "variant"), ("stored", "stored_kib"),
+                                   ("accuracy", "accuracy"), ("significant", "significant")], lang)
+
+
+for lang in plots.LANGS:
+    run.save_table(rec_shown(lang), f"recommendations.{lang}")
+rec_shown("en")
+
+# %% [markdown]
+# ## Numbers for the text
+
+# %%
+base_row = cmp[(cmp["method"] == "baseline") & (cmp["base"] == "TimesNet")].iloc[0]
+others = cmp[cmp["id"] != base_row["id"]]
+n_sig = int(others["significant"].sum())
+run.glue("n_variants", f"{len(cmp)}")
+run.glue("n_tested", f"{int(others['p_value'].notna().sum())}")
+run.glue("n_significant", f"{n_sig}")
+run.glue("n_test", f"{int(base_row['test_n'])}")
+run.glue("case_points", f"{100 / base_row['test_n']:.1f}")
+run.glue("base_acc", plots.fmt_ci(base_row.test_accuracy, base_row.test_accuracy_lo, base_row.test_accuracy_hi))
+run.glue("base_majority", plots.fmt_acc(base_row.test_majority_rate))
+run.glue("base_kib", f"{base_row.stored_bytes / 1024:,.0f}")
+front = cmp[cmp["front_bytes"]].sort_values("stored_bytes")
+for lang in plots.LANGS:
+    names = "; ".join(f"{r.method} {r.setting} ({r.base}, {r.stored_bytes / 1024:,.0f} KiB, {r.test_accuracy:.3f})"
+                      for r in front.itertuples())
+    run.glue(f"front_{lang}", names)
+    sig = others[others["significant"]]
+    if len(sig):
+        lst = ", ".join(f"{r.method} {r.setting} ({r.base}, p = {r.p_value:.3f})" for r in sig.itertuples())
+        text = {"en": f"significantly different from the fp32 TimesNet: {lst}",
+                "ru": f"значимо отличаются от TimesNet fp32: {lst}"}[lang]
+    else:
+        text = {"en": "none of them differs significantly from the fp32 TimesNet on these test cases",
+                "ru": "ни один из них не отличается значимо от TimesNet fp32 на этих тестовых примерах"}[lang]
+    run.glue(f"significance_{lang}", text)
+lat = others[others["latency_b1_rel"].notna() & (others["base"] == "TimesNet")]
+for lang in plots.LANGS:
+    run.glue(f"latency_{lang}", {"en": "no other TimesNet variant was saved for timing",
+                                 "ru": "других сохранённых вариантов TimesNet для замера нет"}[lang])
+if len(lat):
+    fastest = lat.sort_values("latency_b1_rel").iloc[0]
+    slowest = lat.sort_values("latency_b1_rel").iloc[-1]
+    for lang in plots.LANGS:
+        run.glue(f"latency_{lang}", {
+            "en": f"from {fastest.latency_b1_rel:.2f}× ({fastest.method} {fastest.setting}, {fastest.base}) to "
+                  f"{slowest.latency_b1_rel:.2f}× ({slowest.method} {slowest.setting}, {slowest.base}) of the fp32 "
+                  f"TimesNet's time at batch 1",
+            "ru": f"от {fastest.latency_b1_rel:.2f}× ({fastest.method} {fastest.setting}, {fastest.base}) до "
+                  f"{slowest.latency_b1_rel:.2f}× ({slowest.method} {slowest.setting}, {slowest.base}) от времени "
+                  f"TimesNet fp32 при батче 1"}[lang])
+
+# %%
+ch.finish(summary=[f"{len(cmp)} variants compared; {n_sig} differ significantly from the fp32 TimesNet "
+                   f"(exact McNemar, n={int(base_row['test_n'])})"])
