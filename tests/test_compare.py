@@ -77,3 +77,24 @@ def test_latency_is_measured_for_saved_models_relative_to_the_baseline(tmp_path)
     out = compare.measure_latencies(table, torch.randn(5, 3, 4), batch_sizes=(1, 8), repeats=3).set_index("id")
     assert out.loc["b", "latency_b1_rel"] == 1.0 and out.loc["b", "latency_b8"] > 0
     assert math.isnan(out.loc["n", "latency_b8"])
+
+
+def test_claims_count_dominated_sparsified_variants_and_say_what_is_missing():
+    rows = [
+        {"id": "b", "chapter": "00_models", "method": "baseline", "setting": "fp32", "base": "TimesNet",
+         "stored_bytes": 1000, "test_accuracy": 0.70},
+        {"id": "s1", "chapter": "01_sparsification", "method": "magnitude", "setting": "50%", "base": "TimesNet",
+         "stored_bytes": 500, "test_accuracy": 0.68},
+        {"id": "s2", "chapter": "01_sparsification", "method": "lowrank", "setting": "90%", "base": "TimesNet",
+         "stored_bytes": 100, "test_accuracy": 0.75},
+        {"id": "q1", "chapter": "03_quantization", "method": "quantile", "setting": "int4", "base": "TimesNet",
+         "stored_bytes": 150, "test_accuracy": 0.69},
+    ]
+    table = _table(rows)
+    assert compare.dominated(table.iloc[[1, 2]], table.iloc[[3]]).tolist() == [True, False]
+    en = compare.claims(table, "en")
+    assert en["per_bit"].startswith("1 of 2 sparsified") and "partly" in en["per_bit"]
+    assert "quantile int4, 0 KiB" in en["per_bit"]
+    assert en["combined"].startswith("not checked")
+    ru = compare.claims(table.iloc[[0, 1]], "ru")
+    assert ru["per_bit"].startswith("не проверено") and "квантования" in ru["per_bit"]

@@ -54,3 +54,12 @@ def test_chapter_run_writes_tables_figures_numbers_and_manifest(tmp_path):
     assert "stage" in manifest["timings"] and manifest["environment"]["torch"]
     assert read_json(tmp_path / "00_test" / "numbers.json") == {"acc": "0.812"}
     assert not [p for p in (tmp_path / "00_test").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("text", ["3,498", "0.70", "1e3", "(a, b)", "it's \"quoted\"", "0.705 [0.590, 0.820]"])
+def test_glued_strings_render_exactly_as_written(text):
+    from myst_nb.core.variables import format_plain_text
+
+    from tscompress.results import _Plain
+
+    assert format_plain_text(repr(_Plain(text)), "s") == text

@@ -168,21 +168,24 @@ for lang in plots.LANGS:
         text = {"en": "none of them differs significantly from the fp32 TimesNet on these test cases",
                 "ru": "ни один из них не отличается значимо от TimesNet fp32 на этих тестовых примерах"}[lang]
     run.glue(f"significance_{lang}", text)
+for lang in plots.LANGS:
+    for key, text in compare.claims(cmp, lang).items():
+        run.glue(f"claim_{key}_{lang}", text)
 lat = others[others["latency_b1_rel"].notna() & (others["base"] == "TimesNet")]
 for lang in plots.LANGS:
-    run.glue(f"latency_{lang}", {"en": "no other TimesNet variant was saved for timing",
-                                 "ru": "других сохранённых вариантов TimesNet для замера нет"}[lang])
+    run.glue(f"latency_{lang}", {"en": "No other TimesNet variant was saved for timing.",
+                                 "ru": "Других сохранённых вариантов TimesNet для замера нет."}[lang])
 if len(lat):
     fastest = lat.sort_values("latency_b1_rel").iloc[0]
     slowest = lat.sort_values("latency_b1_rel").iloc[-1]
     for lang in plots.LANGS:
         run.glue(f"latency_{lang}", {
-            "en": f"from {fastest.latency_b1_rel:.2f}× ({fastest.method} {fastest.setting}, {fastest.base}) to "
+            "en": f"Relative latency at batch 1 ranges from {fastest.latency_b1_rel:.2f}× ({fastest.method} {fastest.setting}, {fastest.base}) to "
                   f"{slowest.latency_b1_rel:.2f}× ({slowest.method} {slowest.setting}, {slowest.base}) of the fp32 "
-                  f"TimesNet's time at batch 1",
-            "ru": f"от {fastest.latency_b1_rel:.2f}× ({fastest.method} {fastest.setting}, {fastest.base}) до "
+                  f"TimesNet's time.",
+            "ru": f"Относительная задержка при батче 1 — от {fastest.latency_b1_rel:.2f}× ({fastest.method} {fastest.setting}, {fastest.base}) до "
                   f"{slowest.latency_b1_rel:.2f}× ({slowest.method} {slowest.setting}, {slowest.base}) от времени "
-                  f"TimesNet fp32 при батче 1"}[lang])
+                  f"TimesNet fp32."}[lang])
 
 # %%
 ch.finish(summary=[f"{len(cmp)} variants compared; {n_sig} differ significantly from the fp32 TimesNet "

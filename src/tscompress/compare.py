@@ -17,7 +17,8 @@ from .latency import inference_latency
 from .metrics import mcnemar
 from .variants import load_model, pareto_front
 
-__all__ = ["paired_tests", "measure_latencies", "mark_fronts", "recommend", "BASELINE_METHOD"]
+__all__ = ["paired_tests", "measure_latencies", "mark_fronts", "recommend", "pareto_figure", "dominated", "claims",
+           "BASELINE_METHOD"]
 
 BASELINE_METHOD = "baseline"
 
@@ -145,3 +146,78 @@ def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, f
     ax.legend(loc="best", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def dominated(rows: pd.DataFrame, by: pd.DataFrame, cost: str = "stored_bytes",
+              quality: str = "test_accuracy") -> pd.Series:
+    """For each row of ``rows``: is there a row of ``by`` at most as costly and at least as good?"""
+    flags = []
+    for r in rows.itertuples():
+        c, q = getattr(r, cost), getattr(r, quality)
+        flags.append(bool(((by[cost] <= c) & (by[quality] >= q)).any()))
+    return pd.Series(flags, index=rows.index, dtype=bool)
+
+
+_CHAPTER_NAMES = {
+    "01_sparsification": {"en": "sparsification", "ru": "разреживания"},
+    "03_quantization": {"en": "quantization", "ru": "квантования"},
+    "05_comparison": {"en": "combined pipelines", "ru": "комбинированных конвейеров"},
+}
+
+
+def _smallest(rows: pd.DataFrame, lang: str) -> str:
+    r = rows.sort_values(["stored_bytes", "test_accuracy"], ascending=[True, False]).iloc[0]
+    kib = r.stored_bytes / 1024
+    acc = {"en": "accuracy", "ru": "точность"}[lang]
+    return f"{r.method} {r.setting}, {kib:,.0f} KiB, {acc} {r.test_accuracy:.3f}"
+
+
+def _missing(chapter: str, lang: str) -> str:
+    name = _CHAPTER_NAMES[chapter][lang]
+    return {"en": f"not checked: this run has no {name} variants of TimesNet",
+            "ru": f"не проверено: в этом прогоне нет вариантов TimesNet из {name}"}[lang]
+
+
+def claims(table: pd.DataFrame, lang: str, base: str = "TimesNet") -> dict[str, str]:
+    """The study's overall conclusions checked against a comparison table, as sentences in ``lang``.
+
+    * ``per_bit`` — "per bit, quantization beats sparsification": how many sparsified variants of
+      ``base`` are matched or beaten (at most as many stored bytes, at least the test accuracy) by a
+      quantized one;
+    * ``combined`` — "sparsify first, then quantize": how many combined pipelines lie on the
+      size-accuracy Pareto front (column ``front_bytes``), against quantization alone.
+    """
+    mine = table[table["base"] == base]
+    sparse = mine[mine["chapter"] == "01_sparsification"]
+    quant = mine[mine["chapter"] == "03_quantization"]
+    combo = mine[mine["chapter"] == "05_comparison"]
+    out = {}
+    if sparse.empty:
+        out["per_bit"] = _missing("01_sparsification", lang)
+    elif quant.empty:
+        out["per_bit"] = _missing("03_quantization", lang)
+    else:
+        k, n = int(dominated(sparse, quant).sum()), len(sparse)
+        verdict = ({"en": "consistent with the study", "ru": "что согласуется с выводом исследования"} if k == n else
+                   {"en": "only partly consistent with the study", "ru": "что лишь частично согласуется с выводом исследования"}
+                   if k else {"en": "not what the study found", "ru": "что расходится с выводом исследования"})[lang]
+        out["per_bit"] = {
+            "en": f"{k} of {n} sparsified variants are matched or beaten by a quantized variant that is at most as "
+                  f"large ({verdict}); smallest quantized: {_smallest(quant, lang)}; smallest sparsified: "
+                  f"{_smallest(sparse, lang)}",
+            "ru": f"{k} из {n} разреженных вариантов не лучше квантованного варианта, который не больше по размеру "
+                  f"({verdict}); самый маленький квантованный: {_smallest(quant, lang)}; самый маленький "
+                  f"разреженный: {_smallest(sparse, lang)}"}[lang]
+    if combo.empty:
+        out["combined"] = _missing("05_comparison", lang)
+    else:
+        on_front = int(combo["front_bytes"].sum()) if "front_bytes" in combo else 0
+        text = {"en": f"{on_front} of {len(combo)} combined pipelines lie on the size–accuracy Pareto front; "
+                      f"smallest combined: {_smallest(combo, lang)}",
+                "ru": f"{on_front} из {len(combo)} комбинированных конвейеров лежат на парето-фронте «размер–точность»; "
+                      f"самый маленький комбинированный: {_smallest(combo, lang)}"}[lang]
+        if not quant.empty:
+            text += {"en": f"; smallest quantization alone: {_smallest(quant, lang)}",
+                     "ru": f"; самый маленький только квантованный: {_smallest(quant, lang)}"}[lang]
+        out["combined"] = text
+    return out

@@ -175,13 +175,17 @@ def environment_info(device: str | None = None) -> dict[str, Any]:
 
 
 class _Plain:
-    """An object whose plain-text representation is exactly ``text`` (so glue shows no quotes)."""
+    """A glued string that the book shows exactly as written.
+
+    myst-nb's ``{glue:text}`` runs ``ast.literal_eval`` on the plain-text representation before
+    formatting, so the representation must be a string literal: a bare ``3,498`` would come out as
+    the tuple ``(3, 498)`` and ``0.70`` as ``0.7``."""
 
     def __init__(self, text: str):
         self.text = text
 
     def __repr__(self) -> str:
-        return self.text
+        return repr(self.text)
 
 
 class ChapterRun:
