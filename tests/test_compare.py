@@ -98,3 +98,17 @@ def test_claims_count_dominated_sparsified_variants_and_say_what_is_missing():
     assert en["combined"].startswith("not checked")
     ru = compare.claims(table.iloc[[0, 1]], "ru")
     assert ru["per_bit"].startswith("не проверено") and "квантования" in ru["per_bit"]
+
+
+def test_pipeline_sources_take_saved_models_of_the_listed_chapters_and_settings():
+    rows = [
+        {"id": "a", "chapter": "01_sparsification", "setting": "50%", "model_file": "variants/a.pt"},
+        {"id": "b", "chapter": "01_sparsification", "setting": "90%", "model_file": "variants/b.pt"},
+        {"id": "c", "chapter": "01_sparsification", "setting": "50%", "model_file": ""},
+        {"id": "d", "chapter": "02_distillation", "setting": "alpha=0.5", "model_file": "variants/d.pt"},
+        {"id": "e", "chapter": "03_quantization", "setting": "int4", "model_file": "variants/e.pt"},
+    ]
+    table = _table(rows)
+    assert compare.pipeline_sources(table)["id"].tolist() == ["a", "b", "d"]
+    only = compare.pipeline_sources(table, settings={"01_sparsification": ["50%"]})
+    assert only["id"].tolist() == ["a", "d"]

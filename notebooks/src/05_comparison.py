@@ -37,6 +37,37 @@ print(f"{len(table)} variants from {', '.join(upstream)}")
 table.groupby(["chapter", "method"]).size().rename("variants").to_frame()
 
 # %% [markdown]
+# ## Combined pipelines: compress, then quantize
+# The study's suggestion — sparsify first, then quantize — run here: every model that the sparsification chapter
+# saved (its 50% points) and every distilled student that the distillation chapter saved is quantized with the
+# quantile method to each bit width of the profile. Zeros left by pruning are kept exact and stored by a bitmask
+# (`tscompress.combine`); the stored size is that of the real bit-packed file. No retraining.
+
+# %%
+from pathlib import Path
+
+from tscompress import combine, train
+
+log = variants.VariantLog(run)
+sources = compare.pipeline_sources(table)
+for src in sources.itertuples():
+    model = variants.load_model(Path(run.results_dir) / src.chapter / src.model_file)
+    d = ch.data(int(src.seed))
+    for bits in prof.compare.pipeline_bits:
+        with run.timed(f"quantize {src.id} int{bits}"):
+            qm, size = combine.quantize_variant(model, bits, run.path(f"pipelines/{src.id.split('/', 1)[1]}.int{bits}.tsq"))
+        ev = train.evaluate(qm, d.test, device=ch.device, n_boot=prof.bootstrap, seed=int(src.seed))
+        log.add(method=f"{src.method}+quantile", setting=f"{src.setting}+int{bits}", evaluation=ev, base=src.base,
+                seed=int(src.seed), model=qm, stored_bytes=size, train_seconds=src.train_seconds, save=True,
+                case_index=d.test.index, source=src.id)
+log.save()
+if log.rows:
+    table = pd.concat([table, log.table()], ignore_index=True)
+    preds = pd.concat([preds, *log.predictions], ignore_index=True)
+print(f"{len(log.rows)} combined variants from {len(sources)} saved models")
+log.table()[["id", "params_nonzero", "stored_bytes", "test_accuracy"]] if log.rows else None
+
+# %% [markdown]
 # ## Paired tests against the baseline
 # For every variant: how many test cases only it got right, how many only the fp32 baseline of the same seed got
 # right, and the exact McNemar p-value. With a test set of this size most differences are not significant.

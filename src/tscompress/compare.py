@@ -18,7 +18,7 @@ from .metrics import mcnemar
 from .variants import load_model, pareto_front
 
 __all__ = ["paired_tests", "measure_latencies", "mark_fronts", "recommend", "pareto_figure", "dominated", "claims",
-           "BASELINE_METHOD"]
+           "pipeline_sources", "PIPELINE_CHAPTERS", "BASELINE_METHOD"]
 
 BASELINE_METHOD = "baseline"
 
@@ -221,3 +221,19 @@ def claims(table: pd.DataFrame, lang: str, base: str = "TimesNet") -> dict[str, 
                      "ru": f"; самый маленький только квантованный: {_smallest(quant, lang)}"}[lang]
         out["combined"] = text
     return out
+
+
+PIPELINE_CHAPTERS = ("01_sparsification", "02_distillation")
+"""Chapters whose saved models the combined pipelines quantize."""
+
+
+def pipeline_sources(table: pd.DataFrame, chapters: Sequence[str] = PIPELINE_CHAPTERS,
+                     settings: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """The saved variants that the combined pipelines start from: every variant of ``chapters`` with
+    a saved model, or, for a chapter named in ``settings``, only those whose setting is listed."""
+    settings = settings or {}
+    keep = table["chapter"].isin(chapters) & table["model_file"].fillna("").astype(str).ne("")
+    rows = table[keep]
+    for chapter, allowed in settings.items():
+        rows = rows[(rows["chapter"] != chapter) | rows["setting"].astype(str).isin([str(a) for a in allowed])]
+    return rows.reset_index(drop=True)
