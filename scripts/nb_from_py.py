@@ -17,7 +17,8 @@ import nbformat
 
 def build(source: str) -> nbformat.NotebookNode:
     cells = []
-    for chunk in source.split("\n# %%")[1:]:
+    # text before the first "# %%" line is not a cell (the file may or may not start with a blank line)
+    for chunk in ("\n" + source).split("\n# %%")[1:]:
         header, _, body = chunk.partition("\n")
         body = body.strip("\n")
         if header.strip().startswith("[markdown]"):

@@ -63,3 +63,10 @@ def test_glued_strings_render_exactly_as_written(text):
     from tscompress.results import _Plain
 
     assert format_plain_text(repr(_Plain(text)), "s") == text
+
+
+def test_a_glue_key_can_be_set_only_once(tmp_path):
+    run = ChapterRun("00_models", tmp_path)
+    run.glue("x", "1")
+    with pytest.raises(ValueError, match="set twice"):
+        run.glue("x", "2")

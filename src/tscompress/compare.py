@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .latency import inference_latency
 from .metrics import mcnemar
 from .variants import load_model, pareto_front
 
@@ -55,24 +54,36 @@ def paired_tests(table: pd.DataFrame, predictions: pd.DataFrame, base: str = "Ti
 
 def measure_latencies(table: pd.DataFrame, x: torch.Tensor, batch_sizes: Sequence[int] = (1, 64),
                       repeats: int = 10, threads: int | None = None) -> pd.DataFrame:
-    """CPU latency (seconds per batch) of every variant with a saved model, measured here one after
-    another on the same inputs; columns ``latency_b<N>`` and ``latency_b<N>_rel`` (÷ the fp32
-    baseline of the same base model and seed). Variants without a saved model get NaN."""
+    """CPU latency (seconds per batch) of every variant with a saved model, measured here on the same
+    inputs; columns ``latency_b<N>`` and ``latency_b<N>_rel`` (÷ the fp32 baseline of the same base
+    model and seed). Variants without a saved model get NaN.
+
+    The models are timed round-robin — one forward of each model per round, ``repeats`` rounds after
+    a warm-up round, the median per model — so that a slow spell of a shared CPU falls on all models
+    alike instead of on whichever model was being timed at that moment."""
+    import time
+
     if threads is not None:
         torch.set_num_threads(threads)
     out = table.copy()
+    loaded = {}
+    for i, r in enumerate(out.itertuples()):
+        if isinstance(r.model_file, str) and r.model_file:
+            loaded[i] = load_model(r.model_file).eval()
     for bs in batch_sizes:
         xb = x[:bs]
         if len(xb) < bs:  # fewer test cases than the batch: repeat them (latency depends on the size only)
             reps = -(-bs // len(xb))
             xb = x.repeat(reps, *[1] * (x.dim() - 1))[:bs]
-        values = []
-        for r in out.itertuples():
-            if isinstance(r.model_file, str) and r.model_file:
-                model = load_model(r.model_file)
-                values.append(inference_latency(model, xb, repeats=repeats))
-            else:
-                values.append(np.nan)
+        times: dict[int, list[float]] = {i: [] for i in loaded}
+        with torch.no_grad():
+            for round_ in range(repeats + 1):  # round 0 warms up
+                for i, model in loaded.items():
+                    t0 = time.perf_counter()
+                    model(xb)
+                    if round_:
+                        times[i].append(time.perf_counter() - t0)
+        values = [float(np.median(times[i])) if i in times else np.nan for i in range(len(out))]
         out[f"latency_b{bs}"] = values
         base = {(b, s): v for b, s, m, v in zip(out["base"], out["seed"], out["method"], values)
                 if m == BASELINE_METHOD}

@@ -267,6 +267,8 @@ class ChapterRun:
 
         With ``fmt`` the value is glued as preformatted text (``fmt.format(value)``), so the page
         shows exactly that; without it, numbers are glued as numbers (pages may format them)."""
+        if key in self.numbers:  # myst-nb would refuse the page later, far from the cause
+            raise ValueError(f"glue key {key!r} set twice in chapter {self.chapter}")
         shown = fmt.format(value) if fmt else value
         self.numbers[key] = to_jsonable(value if fmt is None else shown)
         try:

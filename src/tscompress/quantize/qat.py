@@ -1,0 +1,59 @@
+"""Quantization-aware training, the study's variant: the model only ever holds quantized weights.
+
+With ``Q`` the quantile quantizer and ``R`` its dequantizer (:mod:`.quantile`):
+
+    W̄ₙ = R(Wₙ),   y = F(x, W̄ₙ),   Wₙ₊₁ = Q(W̄ₙ − α ∂L/∂W̄ₙ)
+
+Starting from a random initialisation that is quantized at once, every optimizer step is taken on
+the dequantized weights and its result is quantized again; nothing else is kept (no float "shadow"
+weights as in the straight-through estimator), so weight changes smaller than the distance to the
+neighbouring code value are lost unless they move a weight into another part. In code: the
+training loop of :func:`tscompress.train.fit`, with :class:`QuantileProjection` as a callback that
+replaces every parameter by ``R(Q(W))`` after each step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..train import FitResult, TrainConfig, fit
+from .core import named_quantizable, per_filter
+from .quantile import dequantize, quantile_codebook
+
+__all__ = ["project_", "QuantileProjection", "qat_fit"]
+
+
+@torch.no_grad()
+def project_(model: nn.Module, bits: int) -> nn.Module:
+    """In place: every parameter ``W`` of ``model`` becomes ``R(Q(W))`` — its quantile-quantized
+    value at ``bits`` bits (convolutions per output filter, other parameters as a whole, as
+    :func:`~tscompress.quantize.quantile_quantize` groups them). Returns ``model``."""
+    ### BEGIN SOLUTION
+    for _, module, _, p in named_quantizable(model):
+        idx, codebook = quantile_codebook(p, bits, per_row=per_filter(module, p))
+        p.copy_(dequantize(idx, codebook).to(p.dtype))
+    ### END SOLUTION
+    return model
+
+
+class QuantileProjection:
+    """A :func:`tscompress.train.fit` callback: after every optimizer step, quantize the weights."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+
+    def on_step_end(self, model: nn.Module, step: int) -> None:
+        project_(model, self.bits)
+
+
+def qat_fit(model: nn.Module, splits: Any, config: TrainConfig, bits: int | None, **kwargs: Any) -> FitResult:
+    """Train ``model`` the study's QAT way at ``bits`` bits (``None``: ordinary float32 training).
+    The model is quantized before the first step, so it never holds unquantized weights."""
+    if bits is None:
+        return fit(model, splits, config, **kwargs)
+    project_(model, bits)
+    callbacks = [QuantileProjection(bits), *kwargs.pop("callbacks", ())]  # others see quantized weights
+    return fit(model, splits, config, callbacks=callbacks, **kwargs)
