@@ -112,3 +112,24 @@ def test_pipeline_sources_take_saved_models_of_the_listed_chapters_and_settings(
     assert compare.pipeline_sources(table)["id"].tolist() == ["a", "b", "d"]
     only = compare.pipeline_sources(table, settings={"01_sparsification": ["50%"]})
     assert only["id"].tolist() == ["a", "d"]
+
+
+def test_smoke_comparison_keeps_every_variant_and_real_file_sizes(smoke_results):
+    """The comparison table holds every variant every chapter wrote (no silent drops) plus its own
+    combined pipelines, whose stored sizes are the sizes of their files on disk."""
+    results, _ = smoke_results
+    from tscompress.runner import CHAPTERS
+
+    written = set()
+    for chapter in CHAPTERS["05_comparison"]:
+        written |= set(pd.read_csv(results / chapter / "variants.csv")["id"])
+    own = set(pd.read_csv(results / "05_comparison" / "variants.csv")["id"])
+    table = pd.read_csv(results / "05_comparison" / "comparison.csv")
+    assert set(table["id"]) == written | own
+    assert table["id"].is_unique
+    for row in table[table["chapter"] == "05_comparison"].itertuples():
+        stem = row.source.split("/", 1)[1]
+        bits = row.setting.rsplit("+int", 1)[1]
+        assert (results / "05_comparison" / "pipelines" / f"{stem}.int{bits}.tsq").stat().st_size == row.stored_bytes
+    for row in table[table["model_file"].fillna("").astype(str).ne("")].itertuples():
+        assert (results / row.chapter / row.model_file).is_file()

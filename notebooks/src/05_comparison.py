@@ -203,20 +203,20 @@ for lang in plots.LANGS:
     for key, text in compare.claims(cmp, lang).items():
         run.glue(f"claim_{key}_{lang}", text)
 lat = others[others["latency_b1_rel"].notna() & (others["base"] == "TimesNet")]
-for lang in plots.LANGS:
-    run.glue(f"latency_{lang}", {"en": "No other TimesNet variant was saved for timing.",
-                                 "ru": "Других сохранённых вариантов TimesNet для замера нет."}[lang])
+latency_text = {"en": "No other TimesNet variant was saved for timing.",
+                "ru": "Других сохранённых вариантов TimesNet для замера нет."}
 if len(lat):
     fastest = lat.sort_values("latency_b1_rel").iloc[0]
     slowest = lat.sort_values("latency_b1_rel").iloc[-1]
-    for lang in plots.LANGS:
-        run.glue(f"latency_{lang}", {
-            "en": f"Relative latency at batch 1 ranges from {fastest.latency_b1_rel:.2f}× ({fastest.method} {fastest.setting}, {fastest.base}) to "
-                  f"{slowest.latency_b1_rel:.2f}× ({slowest.method} {slowest.setting}, {slowest.base}) of the fp32 "
-                  f"TimesNet's time.",
-            "ru": f"Относительная задержка при батче 1 — от {fastest.latency_b1_rel:.2f}× ({fastest.method} {fastest.setting}, {fastest.base}) до "
-                  f"{slowest.latency_b1_rel:.2f}× ({slowest.method} {slowest.setting}, {slowest.base}) от времени "
-                  f"TimesNet fp32."}[lang])
+    latency_text = {
+        "en": f"Relative latency at batch 1 ranges from {fastest.latency_b1_rel:.2f}× ({fastest.method} "
+              f"{fastest.setting}, {fastest.base}) to {slowest.latency_b1_rel:.2f}× ({slowest.method} {slowest.setting}, "
+              f"{slowest.base}) of the fp32 TimesNet's time.",
+        "ru": f"Относительная задержка при батче 1 — от {fastest.latency_b1_rel:.2f}× ({fastest.method} "
+              f"{fastest.setting}, {fastest.base}) до {slowest.latency_b1_rel:.2f}× ({slowest.method} {slowest.setting}, "
+              f"{slowest.base}) от времени TimesNet fp32."}
+for lang in plots.LANGS:
+    run.glue(f"latency_{lang}", latency_text[lang])
 
 # %%
 ch.finish(summary=[f"{len(cmp)} variants compared; {n_sig} differ significantly from the fp32 TimesNet "

@@ -20,6 +20,13 @@ LANGS = ("en", "ru")
 
 LABELS: dict[str, dict[str, str]] = {
     "epoch": {"en": "epoch", "ru": "эпоха"},
+    "q_variant": {"en": "TimesNet", "ru": "TimesNet"},
+    "q_accounted_mib": {"en": "memory, MiB (study's accounting)", "ru": "память, МиБ (учёт исследования)"},
+    "q_file_mib": {"en": "file, MiB", "ru": "файл, МиБ"},
+    "q_study_mib": {"en": "study's memory, MiB", "ru": "память в исследовании, МиБ"},
+    "q_bits": {"en": "bits per weight", "ru": "битов на вес"},
+    "q_bits_title": {"en": "PTQ of TimesNet: accuracy (o) and balanced accuracy (x)",
+                     "ru": "PTQ TimesNet: точность (o) и сбалансированная точность (x)"},
     "loss": {"en": "loss", "ru": "функция потерь"},
     "accuracy": {"en": "accuracy", "ru": "точность"},
     "train": {"en": "train", "ru": "обучение"},
@@ -63,6 +70,22 @@ LABELS: dict[str, dict[str, str]] = {
     "significant": {"en": "significant", "ru": "значимо"},
     "budget": {"en": "budget (share of fp32 size)", "ru": "бюджет (доля размера fp32)"},
     "variant": {"en": "variant", "ru": "вариант"},
+    # PEFT chapter
+    "peft_rank": {"en": "rank r", "ru": "ранг r"},
+    "peft_budget_rank": {"en": "bit-budget rank", "ru": "ранг по бюджету битов"},
+    "peft_val_loss": {"en": "validation loss", "ru": "потери на валидации"},
+    "peft_full_ft": {"en": "full fine-tuning", "ru": "полное дообучение"},
+    "peft_seconds_per_epoch": {"en": "seconds per epoch", "ru": "секунд на эпоху"},
+    "peft_method": {"en": "method", "ru": "метод"},
+    "peft_trainable": {"en": "trainable parameters", "ru": "обучаемых параметров"},
+    "peft_train_s": {"en": "training, s (CPU s)", "ru": "обучение, с (CPU, с)"},
+    "peft_layout": {"en": "adapter layout", "ru": "схема адаптеров"},
+    "peft_per_rank": {"en": "adapter parameters per rank", "ru": "параметров адаптеров на ранг"},
+    "peft_base_size": {"en": "4-bit base, fp32-equivalent", "ru": "4-бит база, fp32-эквивалент"},
+    "peft_target_size": {"en": "8-bit model, fp32-equivalent", "ru": "8-бит модель, fp32-эквивалент"},
+    "peft_budget_total": {"en": "base + adapters at that rank", "ru": "база + адаптеры при этом ранге"},
+    "peft_below_total": {"en": "base + adapters one rank lower", "ru": "база + адаптеры на ранг ниже"},
+    "peft_model": {"en": "model", "ru": "модель"},
 }
 
 

@@ -32,8 +32,10 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "timing_repeats": 1},
         "bootstrap": 200,
         "compare": {"latency_repeats": 2, "pipeline_bits": [8, 4]},
+        "quantize": {"ptq_bits": [8, 4], "qat_bits": [8, 4], "epochs": 1, "patience": None, "batch_size": 16},
         "peft": {"ranks": [1], "epochs": 1, "patience": None, "batch_size": 16, "lr": 0.001, "alpha_ratio": 2.0,
-                 "base_bits": 4, "target_bits": 8, "low_bits": 2, "add_budget_rank": True, "full_ft": True},
+                 "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"], "dylora": True,
+                 "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
     },
     "quick": {
         "description": "the whole book on a 2-core CPU in about 20 minutes: exact architectures, one seed, smaller grids",
@@ -42,9 +44,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
                    "timing_repeats": 3},
         "bootstrap": 2000,
-        "compare": {"latency_repeats": 10, "pipeline_bits": [8, 4]},
-        "peft": {"ranks": [1, 16], "epochs": 10, "patience": None, "batch_size": 16, "lr": 0.001, "alpha_ratio": 2.0,
-                 "base_bits": 4, "target_bits": 8, "low_bits": 2, "add_budget_rank": True, "full_ft": True},
+        "compare": {"latency_repeats": 5, "pipeline_bits": [8, 4]},
+        "quantize": {"ptq_bits": [8, 4, 3, 2], "qat_bits": [8, 4], "epochs": 10, "patience": None, "batch_size": 16},
+        "peft": {"ranks": [1, 16], "epochs": 8, "patience": None, "batch_size": 16, "lr": 0.001, "alpha_ratio": 2.0,
+                 "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"], "dylora": True,
+                 "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
     },
     "full": {
         "description": "the study's settings (30 epochs, patience 10, full grids), three seeds; meant for a GPU",
@@ -54,8 +58,10 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "timing_repeats": 5},
         "bootstrap": 2000,
         "compare": {"latency_repeats": 30, "pipeline_bits": [8, 4]},
+        "quantize": {"ptq_bits": [8, 6, 4, 3, 2], "qat_bits": [8, 4], "epochs": 30, "patience": 10, "batch_size": 16},
         "peft": {"ranks": [1, 2, 4, 7, 8, 16, 32], "epochs": 10, "patience": None, "batch_size": 16, "lr": 0.001,
-                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "low_bits": 2, "add_budget_rank": True, "full_ft": True},
+                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"],
+                 "dylora": True, "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
     },
 }
 

@@ -1,0 +1,494 @@
+
+# %% [markdown]
+# # 04 · PEFT: QLoRA and QDoRA on a 4-bit TimesNet
+#
+# Quantizes the pretrained TimesNet of chapter 00 to 4 bits (the study's quantile quantizer), freezes it and trains
+# low-rank adapters on every Conv2d and Linear layer (QLoRA) or adapters plus a per-filter magnitude (QDoRA), for
+# several ranks including the bit-budget rank (a 4-bit base plus float32 adapters as large as the 8-bit model).
+# Adapters are merged into the weights after training. Writes the bit-budget table, the rank sweep table, the
+# counterparts of the study's Figures 9–13, a full fine-tuning reference and the variants for the comparison chapter.
+
+# %% tags=parameters
+profile = "quick"
+dataset = "Heartbeat"
+data_dir = None
+protocol = "auto"
+seed = None
+results_dir = None
+out_dir = None
+overrides = {}
+device = "auto"
+
+# %%
+import copy
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from tscompress import chapter, models, plots, quantize, report, study, train, variants
+from tscompress import peft as tp
+from tscompress.peft import figures as pf
+from tscompress.peft.experiment import dylora_finetune, finetune
+
+
+def span(values, fmt="{:.3f}"):
+    """'lo–hi' of some numbers as text (one value when they all print the same)."""
+    lo, hi = fmt.format(min(values)), fmt.format(max(values))
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+ch = chapter.start("04_peft", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol, seed=seed,
+                   results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
+                   parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
+run, prof = ch.run, ch.profile
+cfg = prof.peft
+data = ch.data()
+compare = study.applies_to(dataset)
+print(f"profile {prof.name}: {prof.description}")
+print(f"device {ch.device}; seeds {ch.seeds}; protocol {ch.protocol}; peft settings {cfg.to_dict()}")
+pd.DataFrame({split: {"cases": len(getattr(data, split)), "majority rate": getattr(data, split).majority_rate()}
+              for split in ("train", "val", "test")}).T
+
+# %% [markdown]
+# ## The bit-budget rank
+# A model of N parameters at b bits counts N·b/32 float32-equivalent parameters; a float32 adapter parameter
+# counts 1. The bit-budget rank is the smallest r with N·4/32 + r·p ≥ N·8/32, p = adapter parameters per rank.
+# It depends on the adapter layout: ours (peft's: a convolution's A has the layer's own k×k kernel) and a 1×1
+# "channel" layout (A ∈ R^{r×C_in}, B ∈ R^{C_out×r} for convolutions too).
+
+# %%
+base_bits, target_bits = cfg.base_bits, cfg.target_bits
+pretrained, _ = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{ch.seeds[0]}.pt"))
+budgets = {"peft": tp.bit_budget_rank(pretrained, base_bits, target_bits, layout="peft"),
+           "peft_dora": tp.bit_budget_rank(pretrained, base_bits, target_bits, layout="peft", dora=True),
+           "channel": tp.bit_budget_rank(pretrained, base_bits, target_bits, layout="channel")}
+budget = budgets["peft"]
+layout_names = {"peft": {"en": "ours / peft (LoRA): A = k×k conv", "ru": "наша / peft (LoRA): A — свёртка k×k"},
+                "peft_dora": {"en": "ours / peft (DoRA, + magnitudes)", "ru": "наша / peft (DoRA, + магнитуды)"},
+                "channel": {"en": "1×1 channel factors", "ru": "канальные факторы 1×1"}}
+brows = [{**b.to_dict(), "layout": k, "below_size": b.below_size} for k, b in budgets.items()]
+if compare:  # the study's reported figures (its layout is not stated)
+    brows.append({"layout": "study", "rank": 7, "n_params": 895_442, "per_rank": 115_220 // 7, "fixed": 0,
+                  "base_size": 895_442 * 4 / 32, "target_size": 895_442 * 8 / 32, "adapter_params": 115_220,
+                  "total_size": 227_150.25, "below_size": 895_442 * 4 / 32 + 6 * 115_220 // 7})
+    layout_names["study"] = {"en": "the study (reported)", "ru": "исследование (как в отчёте)"}
+budget_table = pd.DataFrame(brows)
+run.save_table(budget_table, "budget")
+bt = budget_table.copy()
+for c in ("per_rank", "adapter_params"):
+    bt[c] = bt[c].map(lambda v: f"{int(v):,}")
+for c in ("base_size", "target_size", "total_size", "below_size"):
+    bt[c] = bt[c].map(lambda v: f"{v:,.2f}")
+bcols = [("layout_name", "peft_layout"), ("per_rank", "peft_per_rank"), ("base_size", "peft_base_size"),
+         ("target_size", "peft_target_size"), ("rank", "peft_rank"), ("adapter_params", "peft_trainable"),
+         ("total_size", "peft_budget_total"), ("below_size", "peft_below_total")]
+for lang in plots.LANGS:
+    t = bt.assign(layout_name=bt["layout"].map(lambda k: layout_names[k][lang]))
+    run.save_table(plots.display_table(t, bcols, lang), f"budget.{lang}")
+plots.display_table(bt.assign(layout_name=bt["layout"].map(lambda k: layout_names[k]["en"])), bcols, "en")
+
+# %%
+n, p = budget.n_params, budget.per_rank
+frac = (budget.target_size - budget.base_size) / p
+arith = (f"N = {n:,}; N·{base_bits}/32 = {budget.base_size:,.2f}; N·{target_bits}/32 = {budget.target_size:,.2f}; "
+         f"p = {p:,}; r = ⌈({budget.target_size:,.2f} − {budget.base_size:,.2f}) / {p:,}⌉ = ⌈{frac:.2f}⌉ = {budget.rank}")
+print(arith)
+conv_per_rank = sum(m.in_channels * m.kernel_size[0] * m.kernel_size[1] + m.out_channels
+                    for m in pretrained.modules() if isinstance(m, torch.nn.Conv2d))
+lin_per_rank = sum(m.in_features + m.out_features for m in pretrained.modules() if isinstance(m, torch.nn.Linear))
+n_conv = sum(isinstance(m, torch.nn.Conv2d) for m in pretrained.modules())
+n_lin = sum(isinstance(m, torch.nn.Linear) for m in pretrained.modules())
+chb = budgets["channel"]
+run.glue("budget_arith", arith)
+run.glue("budget_rank", str(budget.rank))
+run.glue("budget_rank_dora", str(budgets["peft_dora"].rank))
+run.glue("budget_per_rank", f"{p:,}")
+run.glue("budget_conv_per_rank", f"{conv_per_rank:,}")
+run.glue("budget_lin_per_rank", f"{lin_per_rank:,}")
+run.glue("budget_n_conv", str(n_conv))
+run.glue("budget_n_lin", str(n_lin))
+run.glue("budget_channel_per_rank", f"{chb.per_rank:,}")
+run.glue("budget_channel_rank", str(chb.rank))
+run.glue("budget_channel_adapters", f"{chb.adapter_params:,}")
+run.glue("budget_channel_total", f"{chb.total_size:,.2f}")
+run.glue("n_params", f"{n:,}")
+
+# %% [markdown]
+# ## References, then fine-tuning
+# References on the same test cases: the pretrained model and its 8-bit and 4-bit quantile versions (plus the extra
+# bases of the profile: a lower-bit quantile base, NF4, the unquantized model). Fine-tuning: QLoRA and QDoRA at every
+# rank on the 4-bit base, full fine-tuning of the 4-bit model, both methods at the bit-budget rank on each extra base
+# (LoRA/DoRA on the unquantized model), and one DyLoRA run on the 4-bit base that serves every rank up to the largest.
+
+# %%
+ranks = sorted(set(cfg.ranks) | ({budget.rank} if cfg.add_budget_rank else set()))
+main_key, hi_key = f"q{base_bits}", f"q{target_bits}"
+print("ranks:", ranks, "extra bases:", cfg.extra_bases)
+
+
+def make_base(key, pre):
+    """base key -> (float module with the base weights, stored bytes by its accounting, description)."""
+    if key == "fp32":
+        return pre, variants.dense_bytes(pre), "float32 base"
+    if key == "nf4":
+        q = quantize.nf4_quantize(pre, 4)
+        return q.model, q.nbytes(), "NF4 base (double quantization)"
+    if key.startswith("q") and key[1:].isdigit():
+        q = quantize.quantile_quantize(pre, int(key[1:]))
+        return q.model, q.nbytes(), f"{key[1:]}-bit quantile base (study accounting)"
+    raise ValueError(f"unknown base {key!r}")
+
+
+log = variants.VariantLog(run)
+rows, histories, refs_by_seed, dy_rows, dy_info, ff_info = [], {}, {}, [], {}, {}
+for s in ch.seeds:
+    d = ch.data(s)
+    pre, _ = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{s}.pt"))
+    n_pre = sum(p.numel() for p in pre.parameters())
+    bases = {k: make_base(k, pre) for k in dict.fromkeys(["fp32", hi_key, main_key, *cfg.extra_bases])}
+    refs = {}
+    for key, (m, nbytes, _) in bases.items():
+        ev = train.evaluate(m, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+        val = train.evaluate(m, d.val, device=ch.device, n_boot=0)
+        refs[key] = {"evaluation": ev, "val_accuracy": val.accuracy, "val_loss": val.loss, "stored_bytes": nbytes}
+        rows.append({"seed": s, "method": key, "base": "", "rank": np.nan, "trainable": 0, "stored_bytes": nbytes,
+                     "train_seconds": 0.0, "cpu_seconds": 0.0, "seconds_per_epoch": np.nan, "best_epoch": np.nan,
+                     "val_accuracy": val.accuracy, "merge_max_diff": np.nan, **ev.summary("test_")})
+        print(f"seed {s} {key}: {ev.describe()}")
+    refs_by_seed[s] = refs
+
+    tc = ch.train_config("peft", seed=s, lr=cfg.lr)
+    jobs = [("qlora", r, main_key) for r in ranks] + [("qdora", r, main_key) for r in ranks]
+    jobs += [("full", None, main_key)] if cfg.full_ft else []
+    for key in cfg.extra_bases:
+        plain = key == "fp32"
+        jobs += [("lora" if plain else "qlora", budget.rank, key), ("dora" if plain else "qdora", budget.rank, key)]
+    for method, r, key in jobs:
+        bmodel, bbytes, bdesc = bases[key]
+        res = finetune(bmodel, d, tc, method=method, rank=r, alpha_ratio=cfg.alpha_ratio, n_boot=prof.bootstrap)
+        if method == "full":
+            stored, setting, vmethod, storage = variants.dense_bytes(res.model), f"from {key}", "full_ft", "dense float32"
+        else:
+            stored = int(round(bbytes)) + res.adapter_bytes
+            setting = f"r={r}" + ("" if key == main_key else f", {key} base")
+            vmethod, storage = method, f"{bdesc} + float32 adapters"
+        log.add(method=vmethod, setting=setting, evaluation=res.evaluation, base="TimesNet", seed=s, model=res.model,
+                params=n_pre + res.trainable_params * (method != "full"), stored_bytes=stored,
+                train_seconds=res.fit.seconds, save=(r == budget.rank and key == main_key), case_index=d.test.index,
+                rank=r if r is not None else np.nan, trainable_params=res.trainable_params,
+                cpu_seconds=res.cpu_seconds, storage=storage)
+        if key == main_key:
+            histories[(s, method, r)] = res.fit.history
+        rows.append({"seed": s, "method": method, "base": key, "rank": r if r is not None else np.nan,
+                     "trainable": res.trainable_params, "stored_bytes": stored, "train_seconds": res.fit.seconds,
+                     "cpu_seconds": res.cpu_seconds, "seconds_per_epoch": res.seconds_per_epoch,
+                     "best_epoch": res.fit.best_epoch, "val_accuracy": res.fit.best_val_accuracy,
+                     "merge_max_diff": res.merge_max_diff, **res.evaluation.summary("test_")})
+        print(f"seed {s} {method} r={r} ({key} base): {res.evaluation.describe()}; best epoch {res.fit.best_epoch}; "
+              f"{res.fit.seconds:.1f} s ({res.cpu_seconds:.1f} CPU s); merge max |Δlogit| {res.merge_max_diff:.1e}")
+
+    if cfg.fast_forward:  # QLoRA at the bit-budget rank again, with Fast Forward every `fast_forward` steps
+        res = finetune(bases[main_key][0], d, tc, method="qlora", rank=budget.rank, alpha_ratio=cfg.alpha_ratio,
+                       n_boot=prof.bootstrap, fast_forward=cfg.fast_forward)
+        ff_info[s] = {"history": res.fit.history, "seconds": res.fit.seconds, "evaluation": res.evaluation,
+                      "steps_per_epoch": -(-len(d.train) // tc.batch_size), **res.extra}
+        print(f"seed {s} QLoRA r={budget.rank} + Fast Forward: {res.evaluation.describe()}; {res.fit.seconds:.1f} s; "
+              f"{res.extra}")
+
+    if cfg.dylora:  # one QDyLoRA run on the main base, every rank 1..R evaluated by truncation
+        dy = dylora_finetune(bases[main_key][0], d, tc, max_rank=max(ranks), alpha_ratio=cfg.alpha_ratio)
+        dy_info[s] = {"seconds": dy.fit.seconds, "cpu_seconds": dy.cpu_seconds, "epochs": len(dy.fit.history),
+                      "best_epoch": dy.fit.best_epoch, "rank_counts": dy.rank_counts}
+        for k in range(1, dy.max_rank + 1):
+            mk = dy.at_rank(k)
+            ev = train.evaluate(mk, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+            val = train.evaluate(mk, d.val, device=ch.device, n_boot=0)
+            dy_rows.append({"seed": s, "rank": k, "val_accuracy": val.accuracy, "val_loss": val.loss,
+                            **ev.summary("test_")})
+            if k == budget.rank:
+                log.add(method="qdylora", setting=f"r={k} of {dy.max_rank}", evaluation=ev, base="TimesNet", seed=s,
+                        model=mk, params=n_pre + k * budget.per_rank, stored_bytes=int(round(bases[main_key][1]))
+                        + 4 * k * budget.per_rank, train_seconds=dy.fit.seconds, case_index=d.test.index, rank=k,
+                        trainable_params=dy.trainable_params, cpu_seconds=dy.cpu_seconds,
+                        storage=f"{bases[main_key][2]} + float32 adapters truncated to rank {k}")
+        print(f"seed {s} QDyLoRA R={dy.max_rank}: {dy.fit.seconds:.1f} s, best epoch {dy.fit.best_epoch}, "
+              f"ranks drawn {dy.rank_counts}")
+sweep = pd.DataFrame(rows)
+run.save_table(sweep, "sweep")
+dylora_table = pd.DataFrame(dy_rows)
+if len(dylora_table):
+    run.save_table(dylora_table, "dylora")
+log.save()
+
+# %% [markdown]
+# ## Table: rank, accuracy, bytes, time
+# Stored size: the 4-bit quantile base by the study's accounting (4 bits per weight plus each group's codebook)
+# plus the adapters at float32, i.e. what one keeps to rebuild the model; after merging, the deployed model is a
+# dense float32 TimesNet of the original size (or re-quantized). Full fine-tuning yields a dense float32 model.
+
+# %%
+s0 = ch.seeds[0]
+
+
+def base_name(key, lang):
+    if key == "fp32":
+        return {"en": "pretrained fp32", "ru": "предобученная fp32"}[lang]
+    if key == "nf4":
+        return "NF4"
+    return {"en": f"quantile {key[1:]}-bit", "ru": f"квантильная {key[1:]} бит"}[lang]
+
+
+method_names = {"qlora": "QLoRA", "qdora": "QDoRA", "lora": "LoRA", "dora": "DoRA", "qdylora": "QDyLoRA"}
+
+
+def row_name(method, base, lang):
+    if not base:  # a reference row: method is the base key
+        return base_name(method, lang)
+    if method == "full":
+        return {"en": f"full fine-tuning ({base_name(base, 'en')} start)",
+                "ru": f"полное дообучение (старт: {base_name(base, 'ru')})"}[lang]
+    extra = "" if base == main_key else {"en": f" ({base_name(base, 'en')} base)",
+                                          "ru": f" (база: {base_name(base, 'ru')})"}[lang]
+    return method_names[method] + extra
+
+
+t_all = sweep[sweep.seed == s0].copy()
+t = t_all
+t["rank_fmt"] = t["rank"].map(lambda v: "—" if pd.isna(v) else str(int(v)))
+t["trainable_fmt"] = t["trainable"].map(lambda v: f"{int(v):,}")
+t["kib"] = t["stored_bytes"].map(lambda v: f"{v / 1024:,.1f}")
+t["time"] = [("—" if r.train_seconds == 0 else f"{r.train_seconds:.0f} ({r.cpu_seconds:.0f})") for r in t.itertuples()]
+t["acc_ci"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in t.itertuples()]
+t["bacc"] = t["test_balanced_accuracy"].map(plots.fmt_acc)
+t["majority"] = t["test_majority_rate"].map(plots.fmt_acc)
+cols = [("name", "peft_method"), ("rank_fmt", "peft_rank"), ("trainable_fmt", "peft_trainable"),
+        ("kib", "stored_kib"), ("time", "peft_train_s"), ("acc_ci", "test_accuracy"), ("bacc", "test_balanced"),
+        ("majority", "majority_short")]
+for lang in plots.LANGS:
+    named = t.assign(name=[row_name(m, b, lang) for m, b in zip(t["method"], t["base"])])
+    run.save_table(plots.display_table(named, cols, lang), f"sweep_table.{lang}")
+main = t_all[(t_all["base"] == "") | (t_all["base"] == main_key)]
+plots.display_table(t.assign(name=[row_name(m, b, "en") for m, b in zip(t["method"], t["base"])]), cols, "en")
+
+# %% [markdown]
+# ## Figures 9–13
+
+# %%
+refs = refs_by_seed[s0]
+full_hist = histories.get((s0, "full", None))
+
+
+def ref_lines(lang):
+    lines = {base_name(hi_key, lang): refs[hi_key]["evaluation"].accuracy,
+             base_name(main_key, lang): refs[main_key]["evaluation"].accuracy}
+    full = main[main.method == "full"]
+    if len(full):
+        lines[row_name("full", main_key, lang)] = float(full["test_accuracy"].iloc[0])
+    return lines
+
+
+for method, fig_loss, fig_acc in (("qlora", "fig9_qlora_val_loss", "fig10_qlora_accuracy"),
+                                  ("qdora", "fig11_qdora_val_loss", "fig12_qdora_accuracy")):
+    hs = {r: histories[(s0, method, r)] for r in ranks}
+    run.save_figures(lambda lang: pf.val_loss_per_rank(hs, lang, method_names[method], reference=full_hist), fig_loss)
+    run.save_figures(lambda lang: pf.accuracy_per_rank(main[main.method == method], lang, method_names[method],
+                                                       references=ref_lines(lang), budget_rank=budget.rank), fig_acc)
+tt = main[main.method.isin(["qlora", "qdora"])]
+full_row = main[main.method == "full"]
+full_spe = float(full_row["seconds_per_epoch"].iloc[0]) if len(full_row) else None
+run.save_figures(lambda lang: pf.time_per_rank(tt.assign(method=tt["method"].map(method_names)), lang,
+                                               full_seconds=full_spe), "fig13_time")
+
+# %% [markdown]
+# ## QDyLoRA: one run for every rank
+# Validation loss and test accuracy of the single QDyLoRA run truncated to each rank 1..R, against the QLoRA runs
+# trained separately at each rank (at their selected epoch).
+
+# %%
+if len(dylora_table):
+    dy0 = dylora_table[dylora_table.seed == s0]
+    sep = main[main.method == "qlora"].copy()
+    sep["val_loss"] = [histories[(s0, "qlora", int(r))][int(e) - 1]["val_loss"] for r, e in zip(sep["rank"], sep["best_epoch"])]
+    run.save_figures(lambda lang: pf.dylora_vs_separate(dy0, sep, lang), "fig_dylora")
+    dy_budget = dy0[dy0["rank"] == budget.rank].iloc[0]
+    run.glue("dylora_R", str(int(dy0["rank"].max())))
+    run.glue("dylora_seconds", f"{dy_info[s0]['seconds']:.0f}")
+    run.glue("dylora_cpu", f"{dy_info[s0]['cpu_seconds']:.0f}")
+    run.glue("dylora_separate_seconds", f"{sep['train_seconds'].sum():.0f}")
+    run.glue("dylora_separate_n", str(len(sep)))
+    run.glue("dylora_acc_range", span(dy0["test_accuracy"]))
+    run.glue("dylora_val_loss_range", span(dy0["val_loss"]))
+    run.glue("dylora_sep_val_loss_range", span(sep["val_loss"]))
+    run.glue("dylora_budget_acc", f"{dy_budget['test_accuracy']:.3f} [{dy_budget['test_accuracy_lo']:.3f}, "
+                                  f"{dy_budget['test_accuracy_hi']:.3f}]")
+    dy_loss = dict(zip(dy0["rank"].astype(int), dy0["val_loss"]))
+    lower = sum(v < dy_loss[int(r)] for r, v in zip(sep["rank"], sep["val_loss"]))
+    run.glue("dylora_cmp_en", f"the separately trained run has the lower validation loss at {lower} of the {len(sep)} "
+                              f"ranks compared")
+    run.glue("dylora_cmp_ru", f"у отдельно обученного запуска потери на валидации ниже при {lower} из {len(sep)} "
+                              f"сравнённых рангов")
+    print(dy0[["rank", "val_loss", "val_accuracy", "test_accuracy", "test_loss"]].to_string(index=False))
+
+# %% [markdown]
+# ## Fast Forward
+# QLoRA at the bit-budget rank with and without Fast Forward: the optimizer steps and seconds each needs to reach the
+# lowest validation loss of the run without it.
+
+# %%
+if ff_info:
+    ffi = ff_info[s0]
+    plain = histories[(s0, "qlora", budget.rank)]
+    run.save_figures(lambda lang: pf.fast_forward_curves(plain, ffi["history"], lang, f"QLoRA, r = {budget.rank}"),
+                     "fig_fastforward")
+    spe = ffi["steps_per_epoch"]
+    target = min(h["val_loss"] for h in plain)
+    e_plain = next(h["epoch"] for h in plain if h["val_loss"] <= target)
+    e_ff = next((h["epoch"] for h in ffi["history"] if h["val_loss"] <= target), None)
+    t_plain = sum(h["seconds"] for h in plain[:e_plain])
+    ev_ff = ffi["evaluation"]
+    run.glue("ff_every", str(cfg.fast_forward))
+    run.glue("ff_events", str(ffi["ff_events"]))
+    run.glue("ff_repeats", str(ffi["ff_repeats"]))
+    run.glue("ff_events_ru", f"{ffi['ff_events']} {report.ru_plural(ffi['ff_events'], 'раз', 'раза', 'раз')}")
+    run.glue("ff_repeats_ru", f"{ffi['ff_repeats']} {report.ru_plural(ffi['ff_repeats'], 'повтор', 'повтора', 'повторов')}")
+    run.glue("ff_seconds", f"{ffi['ff_seconds']:.1f}")
+    run.glue("ff_target", f"{target:.3f}")
+    run.glue("ff_plain_steps", str(e_plain * spe))
+    run.glue("ff_plain_seconds", f"{t_plain:.1f}")
+    run.glue("ff_acc", f"{ev_ff.accuracy:.3f} [{ev_ff.accuracy_ci[0]:.3f}, {ev_ff.accuracy_ci[1]:.3f}]")
+    hi_acc = refs[hi_key]["evaluation"].accuracy
+    k = round((ev_ff.accuracy - hi_acc) * len(data.test))
+    run.glue("ff_vs_hi_en", f"above the {target_bits}-bit model's {hi_acc:.3f} by {k} test case{'s' * (k != 1)}"
+             if k > 0 else f"not above the {target_bits}-bit model's {hi_acc:.3f}")
+    run.glue("ff_vs_hi_ru", f"выше, чем у {target_bits}-битной модели ({hi_acc:.3f}), на {k} "
+                            f"{report.ru_plural(k, 'тестовый пример', 'тестовых примера', 'тестовых примеров')}"
+             if k > 0 else f"не выше, чем у {target_bits}-битной модели ({hi_acc:.3f})")
+    run.glue("ff_verdict_en", report.majority_verdict(ev_ff.summary("test_"), "en"))
+    run.glue("ff_verdict_ru", report.majority_verdict(ev_ff.summary("test_"), "ru"))
+    run.glue("ff_best_loss", f"{min(h['val_loss'] for h in ffi['history']):.3f}")
+    if e_ff is not None:
+        t_ff = sum(h["seconds"] for h in ffi["history"][:e_ff])
+        dt = 100 * (1 - t_ff / t_plain)
+        time_en = f"{dt:.0f}% less time" if dt >= 0 else f"{-dt:.0f}% more time"
+        time_ru = f"на {dt:.0f}% меньше времени" if dt >= 0 else f"на {-dt:.0f}% больше времени"
+        steps_ru = report.ru_plural(e_ff * spe, "шаг", "шага", "шагов")
+        run.glue("ff_result_en", f"reaches it after {e_ff * spe} optimizer steps and {t_ff:.1f} s "
+                                 f"({100 * (1 - e_ff / e_plain):.0f}% fewer steps, {time_en}; the repeats themselves "
+                                 f"are counted in that time)")
+        run.glue("ff_result_ru", f"достигает их за {e_ff * spe} {steps_ru} оптимизатора и {t_ff:.1f} с "
+                                 f"(на {100 * (1 - e_ff / e_plain):.0f}% меньше шагов, {time_ru}; сами повторы в это "
+                                 f"время входят)")
+    else:
+        run.glue("ff_result_en", "does not reach it within the same number of epochs")
+        run.glue("ff_result_ru", "не достигает их за то же число эпох")
+
+# %% [markdown]
+# ## Numbers for the text
+
+# %%
+def acc_text(r):
+    return f"{r['test_accuracy']:.3f} [{r['test_accuracy_lo']:.3f}, {r['test_accuracy_hi']:.3f}]"
+
+
+by = {(r["method"], None if pd.isna(r["rank"]) else int(r["rank"])): r for r in main.to_dict("records")}
+extra = {(r["method"], r["base"]): r for r in t_all.to_dict("records") if r["base"] not in ("", main_key)}
+for key in cfg.extra_bases:
+    ref = by[(key, None)]
+    run.glue(f"acc_base_{key}", acc_text(ref))
+    run.glue(f"loss_base_{key}", f"{ref['test_loss']:.3f}")
+    run.glue(f"val_base_{key}", f"{ref['val_accuracy']:.3f}")
+    run.glue(f"kib_base_{key}", f"{ref['stored_bytes'] / 1024:,.1f}")
+    for method in (("lora", "dora") if key == "fp32" else ("qlora", "qdora")):
+        r = extra[(method, key)]
+        slot = method.lstrip("q") if key == "fp32" else method  # glue keys: lora_fp32_acc, qlora_q2_acc, ...
+        run.glue(f"{slot}_{key}_acc", acc_text(r))
+        run.glue(f"{slot}_{key}_loss", f"{r['test_loss']:.3f}")
+        run.glue(f"{slot}_{key}_val", f"{r['val_accuracy']:.3f}")
+lo_key = main_key
+run.glue("dataset", dataset)
+run.glue("n_test", str(len(data.test)))
+run.glue("n_train", str(len(data.train)))
+run.glue("n_val", str(len(data.val)))
+run.glue("case_points", f"{100 / len(data.test):.1f}")
+run.glue("test_majority", f"{data.test.majority_rate():.3f}")
+run.glue("epochs", str(cfg.epochs))
+run.glue("lr", f"{cfg.lr:g}")
+run.glue("alpha_ratio", f"{cfg.alpha_ratio:g}")
+run.glue("ranks", ", ".join(str(r) for r in ranks))
+run.glue("n_seeds", str(len(ch.seeds)))
+for key in ("fp32", hi_key, lo_key):
+    r = by[(key, None)]
+    k = {"fp32": "fp32", hi_key: "hi", lo_key: "lo"}[key]
+    run.glue(f"acc_{k}", acc_text(r))
+    run.glue(f"bacc_{k}", f"{r['test_balanced_accuracy']:.3f}")
+    run.glue(f"kib_{k}", f"{r['stored_bytes'] / 1024:,.1f}")
+    run.glue(f"val_{k}", f"{r['val_accuracy']:.3f}")
+    run.glue(f"loss_{k}", f"{r['test_loss']:.3f}")
+run.glue("base_bits", str(base_bits))
+run.glue("target_bits", str(target_bits))
+acc_hi = by[(hi_key, None)]["test_accuracy"]
+acc_lo = by[(lo_key, None)]["test_accuracy"]
+for method in ("qlora", "qdora"):
+    rb = by[(method, budget.rank)]
+    run.glue(f"{method}_budget_acc", acc_text(rb))
+    run.glue(f"{method}_budget_bacc", f"{rb['test_balanced_accuracy']:.3f}")
+    run.glue(f"{method}_budget_kib", f"{rb['stored_bytes'] / 1024:,.1f}")
+    run.glue(f"{method}_budget_trainable", f"{int(rb['trainable']):,}")
+    run.glue(f"{method}_budget_spe", f"{rb['seconds_per_epoch']:.2f}")
+    run.glue(f"{method}_budget_seconds", f"{rb['train_seconds']:.0f}")
+    run.glue(f"{method}_budget_cpu", f"{rb['cpu_seconds']:.0f}")
+    run.glue(f"{method}_budget_val", f"{rb['val_accuracy']:.3f}")
+    run.glue(f"{method}_budget_loss", f"{rb['test_loss']:.3f}")
+    run.glue(f"{method}_budget_share", f"{100 * rb['trainable'] / n:.0f}")
+    run.glue(f"{method}_max_trainable", f"{int(by[(method, max(ranks))]['trainable']):,}")
+    run.glue(f"{method}_max_share", f"{100 * by[(method, max(ranks))]['trainable'] / n:.0f}")
+    run.glue(f"{method}_loss_range", span([by[(method, r)]["test_loss"] for r in ranks]))
+    run.glue(f"{method}_val_range", span([by[(method, r)]["val_accuracy"] for r in ranks]))
+    accs = {r: by[(method, r)]["test_accuracy"] for r in ranks}
+    run.glue(f"{method}_acc_range", span(accs.values()))
+    run.glue(f"{method}_spe_range", span([by[(method, r)]["seconds_per_epoch"] for r in ranks], "{:.2f}"))
+    beats = [r for r in ranks if accs[r] > acc_hi]
+    for lang in plots.LANGS:
+        if beats:
+            txt = ({"en": f"r = {beats[0]} (test accuracy {accs[beats[0]]:.3f} against {acc_hi:.3f})",
+                    "ru": f"r = {beats[0]} (точность на тесте {accs[beats[0]]:.3f} против {acc_hi:.3f})"}[lang])
+        else:
+            txt = ({"en": f"none of the ranks tried ({', '.join(map(str, ranks))}; best {max(accs.values()):.3f} "
+                          f"against {acc_hi:.3f})",
+                    "ru": f"ни один из испробованных рангов ({', '.join(map(str, ranks))}; лучший — "
+                          f"{max(accs.values()):.3f} против {acc_hi:.3f})"}[lang])
+        run.glue(f"{method}_beats_{lang}", txt)
+        run.glue(f"{method}_budget_verdict_{lang}", report.majority_verdict(rb, lang))
+    run.glue(f"{method}_merge_diff", f"{max(by[(method, r)]['merge_max_diff'] for r in ranks):.1e}")
+if full_spe is not None:
+    peft_spe = [by[(m, r)]["seconds_per_epoch"] for m in ("qlora", "qdora") for r in ranks]
+    faster = sum(v < full_spe for v in peft_spe)
+    run.glue("time_verdict_en", "none of the adapter runs is faster per epoch than full fine-tuning" if faster == 0 else
+             f"{faster} of the {len(peft_spe)} adapter runs are faster per epoch than full fine-tuning, by at most "
+             f"{100 * (1 - min(peft_spe) / full_spe):.0f}%")
+    run.glue("time_verdict_ru", "ни один запуск с адаптерами не быстрее полного дообучения в пересчёте на эпоху"
+             if faster == 0 else f"{faster} из {len(peft_spe)} запусков с адаптерами быстрее полного дообучения в "
+             f"пересчёте на эпоху, не более чем на {100 * (1 - min(peft_spe) / full_spe):.0f}%")
+    fr = full_row.iloc[0]
+    run.glue("full_acc", acc_text(fr))
+    run.glue("full_spe", f"{full_spe:.2f}")
+    run.glue("full_seconds", f"{fr['train_seconds']:.0f}")
+    run.glue("full_cpu", f"{fr['cpu_seconds']:.0f}")
+    run.glue("full_trainable", f"{int(fr['trainable']):,}")
+    run.glue("full_bacc", f"{fr['test_balanced_accuracy']:.3f}")
+    run.glue("full_loss", f"{fr['test_loss']:.3f}")
+    run.glue("full_val", f"{fr['val_accuracy']:.3f}")
+    run.glue("full_epoch", str(int(fr["best_epoch"])))
+for lang in plots.LANGS:
+    run.glue(f"lo_verdict_{lang}", report.majority_verdict(by[(lo_key, None)], lang))
+    run.glue(f"hi_verdict_{lang}", report.majority_verdict(by[(hi_key, None)], lang))
+summary = [f"{r['method']}{'' if pd.isna(r['rank']) else ' r=%d' % int(r['rank'])}"
+           f"{' (%s base)' % r['base'] if r['base'] else ''} seed {r['seed']}: test accuracy "
+           f"{r['test_accuracy']:.3f} [95% CI {r['test_accuracy_lo']:.3f}-{r['test_accuracy_hi']:.3f}], n={r['test_n']}, "
+           f"majority rate {r['test_majority_rate']:.3f}, balanced accuracy {r['test_balanced_accuracy']:.3f}, "
+           f"{r['train_seconds']:.1f} s" for r in rows]
+summary.append(f"bit-budget rank {budget.rank} ({arith})")
+ch.finish(summary=summary)
+print("\n".join(summary))
