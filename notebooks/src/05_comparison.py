@@ -62,7 +62,9 @@ for src in sources.itertuples():
                 case_index=d.test.index, source=src.id)
 log.save()
 if log.rows:
-    table = pd.concat([table, log.table()], ignore_index=True)
+    own = log.table()
+    own["model_file"] = [str(run.path(f)) if f else "" for f in own["model_file"]]  # as collect() gives them
+    table = pd.concat([table, own], ignore_index=True)
     preds = pd.concat([preds, *log.predictions], ignore_index=True)
 print(f"{len(log.rows)} combined variants from {len(sources)} saved models")
 log.table()[["id", "params_nonzero", "stored_bytes", "test_accuracy"]] if log.rows else None

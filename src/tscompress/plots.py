@@ -20,6 +20,17 @@ LANGS = ("en", "ru")
 
 LABELS: dict[str, dict[str, str]] = {
     "epoch": {"en": "epoch", "ru": "эпоха"},
+    "sp_branch": {"en": "Inception kernel branch (layer by layer)", "ru": "ветвь Inception (по слоям)"},
+    "sp_importance": {"en": "importance (mean filter gradient norm)", "ru": "важность (средняя норма градиента фильтра)"},
+    "sp_level": {"en": "level", "ru": "уровень"},
+    "sp_removed_pct": {"en": "Conv2d + Linear parameters removed, %", "ru": "удалено параметров Conv2d + Linear, %"},
+    "sp_latency": {"en": "latency ×, batch 1 / 64", "ru": "задержка ×, батч 1 / 64"},
+    "sp_acc_before": {"en": "accuracy before fine-tuning", "ru": "точность до дообучения"},
+    "sp_acc_after": {"en": "accuracy after fine-tuning [95% CI]", "ru": "точность после дообучения [95% ДИ]"},
+    "sp_study_pct": {"en": "study: % removed", "ru": "исследование: % удалено"},
+    "sp_study_acc": {"en": "study: accuracy before / after", "ru": "исследование: точность до / после"},
+    "sp_fig_title": {"en": "after fine-tuning: o accuracy, x balanced accuracy; squares: before fine-tuning",
+                     "ru": "после дообучения: o точность, x сбалансированная; квадраты: до дообучения"},
     "q_variant": {"en": "TimesNet", "ru": "TimesNet"},
     "q_accounted_mib": {"en": "memory, MiB (study's accounting)", "ru": "память, МиБ (учёт исследования)"},
     "q_file_mib": {"en": "file, MiB", "ru": "файл, МиБ"},

@@ -1,0 +1,267 @@
+
+# %% [markdown]
+# # 01 · Sparsification: low-rank, gradient importance, magnitude
+#
+# Compresses the pretrained TimesNet of chapter 00 three ways — low-rank SVD factorization of every Conv2d and
+# Linear layer, removal of whole Inception kernel branches ranked by gradient importance, and magnitude pruning
+# with masks — to each fraction of the profile, fine-tunes every compressed model with the epoch chosen on
+# validation, and measures parameters, stored bytes, CPU latency and test accuracy. Writes the counterparts of the
+# study's Figures 1–3 and Tables 3–4 and the variants for the comparison chapter.
+
+# %% tags=parameters
+profile = "quick"
+dataset = "Heartbeat"
+data_dir = None
+protocol = "auto"
+seed = None
+results_dir = None
+out_dir = None
+overrides = {}
+device = "auto"
+
+# %%
+import copy
+
+import numpy as np
+import pandas as pd
+
+from tscompress import chapter, latency, models, plots, report, sparsify, study, train, variants
+
+ch = chapter.start("01_sparsification", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol,
+                   seed=seed, results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
+                   parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
+run, prof = ch.run, ch.profile
+cfg = prof.sparsify
+compare_study = study.applies_to(dataset)
+METHODS = {"lowrank": {"en": "low-rank (SVD)", "ru": "низкоранговое (SVD)"},
+           "importance": {"en": "gradient importance", "ru": "по важности градиента"},
+           "magnitude": {"en": "magnitude", "ru": "по модулю весов"}}
+print(f"profile {prof.name}: {prof.description}; sparsify settings {cfg.to_dict()}; seeds {ch.seeds}")
+
+# %% [markdown]
+# ## Gradient importance of the Inception kernels
+# For every kernel branch of TimesNet's two Inception blocks per layer: the norm of the loss gradient per output
+# filter, summed over all training batches, averaged over the filters (study's definition; dropout off).
+
+# %%
+imp_rows, importances, pretrained_by_seed = [], {}, {}
+for s in ch.seeds:
+    d = ch.data(s)
+    pretrained, _ = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{s}.pt"))
+    pretrained_by_seed[s] = pretrained
+    with run.timed(f"importance_seed{s}"):
+        imp = sparsify.kernel_importance(pretrained, d.train.X, d.train.y, batch_size=prof.sparsify.batch_size)
+    importances[s] = imp
+    for name, value in imp.items():
+        k = pretrained.get_submodule(name)
+        imp_rows.append({"seed": s, "branch": name, "kernel": k.kernel_size[0], "params": k.weight.numel() + k.out_channels,
+                         "importance": value})
+imp_table = pd.DataFrame(imp_rows)
+imp_table["rank"] = imp_table.groupby("seed")["importance"].rank().astype(int)
+run.save_table(imp_table, "importance")
+by_kernel = imp_table.groupby("kernel").agg(importance=("importance", "mean"), mean_rank=("rank", "mean"),
+                                            params=("params", "sum")).reset_index()
+by_kernel
+
+
+# %%
+def importance_figure(lang):
+    import matplotlib.pyplot as plt
+
+    plots._style()
+    fig, ax = plt.subplots(figsize=(6.8, 3.4))
+    t = imp_table[imp_table["seed"] == ch.seeds[0]].reset_index(drop=True)
+    colors = {k: f"C{i}" for i, k in enumerate(sorted(t["kernel"].unique()))}
+    ax.bar(range(len(t)), t["importance"], color=[colors[k] for k in t["kernel"]])
+    for k, c in colors.items():
+        ax.bar([], [], color=c, label=f"{k}×{k}")
+    ax.set_yscale("log")
+    ax.set_xlabel(plots.label("sp_branch", lang))
+    ax.set_ylabel(plots.label("sp_importance", lang))
+    ax.legend(fontsize=8, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    return fig
+
+
+run.save_figures(importance_figure, "fig_importance")
+
+# %% [markdown]
+# ## Compress, fine-tune, measure
+# Every method at every fraction of the profile: the compressed model is tested before fine-tuning, then fine-tuned
+# (RAdam, the epoch chosen on validation; pruning masks stay in place), made permanent and tested again. Latency:
+# median eval-mode forward time on the test inputs, in this process, side by side with the uncompressed model.
+
+# %%
+rows, log, histories, correct = [], variants.VariantLog(run), {}, {}
+lat_x = None
+for s in ch.seeds:
+    d = ch.data(s)
+    pretrained = pretrained_by_seed[s]
+    ev0 = train.evaluate(pretrained, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+    correct[("fp32", 0.0, s)] = ev0.correct
+    lat_x = d.test.X
+    base_lat = {bs: latency.inference_latency(pretrained, lat_x[:bs], repeats=3) for bs in (1, 64)}
+    total = sparsify.target_params(pretrained)
+    rows.append({"method": "fp32", "fraction": 0.0, "seed": s, "removed": 0.0, "params": models.count_parameters(pretrained),
+                 "params_nonzero": variants.count_nonzero(pretrained), "stored_bytes": variants.dense_bytes(pretrained),
+                 "latency_b1_rel": 1.0, "latency_b64_rel": 1.0, "acc_before": ev0.accuracy,
+                 **ev0.summary("test_")})
+    for method in METHODS:
+        for fraction in cfg.fractions:
+            with run.timed(f"{method}_{fraction}_seed{s}"):
+                if method == "lowrank":
+                    model, plan = sparsify.lowrank(pretrained, fraction)
+                elif method == "importance":
+                    model, removed_names = sparsify.remove_kernels(pretrained, importances[s], fraction)
+                else:
+                    model = sparsify.magnitude_prune(pretrained, fraction)
+            before = train.evaluate(model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+            train.set_seed(s)
+            fit = train.fit(model, d, ch.train_config("sparsify", seed=s, desc=f"{method} {fraction:.0%}"))
+            if method == "magnitude":
+                sparsify.make_permanent(model)
+                stored = sparsify.sparse_bytes(model)
+                removed = 1 - sum(int((m.weight != 0).sum()) + (m.bias.numel() if m.bias is not None else 0)
+                                  for _, m in sparsify.target_layers(model)) / total
+            else:
+                stored = variants.dense_bytes(model)
+                removed = 1 - sparsify.target_params(model) / total
+            ev = train.evaluate(model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+            lat = {bs: latency.inference_latency(model, lat_x[:bs], repeats=3) for bs in (1, 64)}
+            key = f"{METHODS[method]['en']} {fraction:.0%}"
+            histories[key if len(ch.seeds) == 1 else f"{key} (seed {s})"] = fit.history
+            correct[(method, fraction, s)] = ev.correct
+            rows.append({"method": method, "fraction": fraction, "seed": s, "removed": removed,
+                         "params": models.count_parameters(model), "params_nonzero": variants.count_nonzero(model),
+                         "stored_bytes": stored, "latency_b1_rel": lat[1] / base_lat[1],
+                         "latency_b64_rel": lat[64] / base_lat[64], "acc_before": before.accuracy,
+                         "bacc_before": before.balanced_accuracy, "best_epoch": fit.best_epoch,
+                         "train_seconds": fit.seconds, **ev.summary("test_")})
+            log.add(method=method, setting=f"{fraction:.0%}", evaluation=ev, base="TimesNet", seed=s, model=model,
+                    stored_bytes=stored, train_seconds=fit.seconds, save=True, case_index=d.test.index)
+            print(f"{key} seed {s}: removed {removed:.1%}; before fine-tuning {before.accuracy:.3f}; {ev.describe()}")
+log.save()
+results = pd.DataFrame(rows)
+run.save_table(results, "sparsify")
+results[["method", "fraction", "seed", "removed", "params_nonzero", "stored_bytes", "latency_b1_rel", "acc_before",
+         "test_accuracy", "test_balanced_accuracy"]]
+
+# %% [markdown]
+# ## Tables 3 and 4: each level, three methods
+
+# %%
+def level_table(lang):
+    t = results[results["method"] != "fp32"].copy()
+    t["method_name"] = t["method"].map(lambda m: METHODS[m][lang])
+    t["level"] = t["fraction"].map(lambda f: f"{f:.0%}")
+    t["removed_pct"] = (100 * t["removed"]).map(lambda v: f"{v:.1f}")
+    t["nonzero"] = t["params_nonzero"].map(lambda v: f"{int(v):,}")
+    t["kib"] = (t["stored_bytes"] / 1024).map(lambda v: f"{v:,.0f}")
+    t["lat"] = [f"{a:.2f} / {b:.2f}" for a, b in zip(t["latency_b1_rel"], t["latency_b64_rel"])]
+    t["before"] = t["acc_before"].map(plots.fmt_acc)
+    t["after"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in t.itertuples()]
+    t["bacc"] = t["test_balanced_accuracy"].map(plots.fmt_acc)
+    cols = [("level", "sp_level"), ("method_name", "method"), ("removed_pct", "sp_removed_pct"),
+            ("nonzero", "params_nonzero"), ("kib", "stored_kib"), ("lat", "sp_latency"), ("before", "sp_acc_before"),
+            ("after", "sp_acc_after"), ("bacc", "test_balanced")]
+    if compare_study:
+        def st(r, i):
+            row = study.TABLE34.get(round(r.fraction, 2), {}).get(r.method)
+            return "—" if row is None else (f"{row[i]:.1f}" if i == 0 else f"{row[i]:.3f}")
+        t["study_pct"] = [st(r, 0) for r in t.itertuples()]
+        t["study_acc"] = [f"{st(r, 1)} / {st(r, 2)}" for r in t.itertuples()]
+        cols += [("study_pct", "sp_study_pct"), ("study_acc", "sp_study_acc")]
+    return plots.display_table(t.sort_values(["fraction", "method"]), cols, lang)
+
+
+for lang in plots.LANGS:
+    run.save_table(level_table(lang), f"table34.{lang}")
+level_table("en")
+
+
+# %%
+def accuracy_figure(lang):
+    import matplotlib.pyplot as plt
+
+    plots._style()
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    t = results[results["seed"] == ch.seeds[0]]
+    base = t[t["method"] == "fp32"].iloc[0]
+    for i, method in enumerate(METHODS):
+        g = t[t["method"] == method].sort_values("removed")
+        x = 100 * g["removed"]
+        ax.errorbar(x, g["test_accuracy"], yerr=[g["test_accuracy"] - g["test_accuracy_lo"],
+                                                 g["test_accuracy_hi"] - g["test_accuracy"]],
+                    fmt="o-", ms=4, capsize=2, lw=1, color=f"C{i}", label=METHODS[method][lang])
+        ax.plot(x, g["acc_before"], "s:", ms=3, lw=0.8, color=f"C{i}", alpha=0.6)
+        ax.plot(x, g["test_balanced_accuracy"], "x", ms=5, color=f"C{i}")
+    ax.axhline(base["test_accuracy"], color="grey", lw=1, ls="--", label="fp32")
+    ax.axhline(base["test_majority_rate"], color="C3", lw=1, ls=":", label=plots.label("majority", lang))
+    ax.set_xlabel(plots.label("sp_removed_pct", lang))
+    ax.set_ylabel(plots.label("accuracy", lang))
+    ax.set_title(plots.label("sp_fig_title", lang), fontsize=9)
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+run.save_figures(accuracy_figure, "fig_accuracy")
+run.save_figures(lambda lang: plots.training_curves({k: v for k, v in list(histories.items())[:6]}, lang), "fig_finetune")
+
+# %% [markdown]
+# ## Numbers for the text
+
+# %%
+s0 = results[results["seed"] == ch.seeds[0]]
+base = s0[s0["method"] == "fp32"].iloc[0]
+run.glue("n_test", str(int(base["test_n"])))
+run.glue("case_points", f"{100 / base['test_n']:.1f}")
+run.glue("majority", plots.fmt_acc(base["test_majority_rate"]))
+run.glue("base_acc", plots.fmt_ci(base.test_accuracy, base.test_accuracy_lo, base.test_accuracy_hi))
+run.glue("epochs", str(cfg.epochs))
+run.glue("fractions", ", ".join(f"{f:.0%}" for f in cfg.fractions))
+imp0 = imp_table[imp_table["seed"] == ch.seeds[0]].sort_values("importance")
+n_blocks = int(imp0["branch"].map(lambda b: b.rsplit(".kernels", 1)[0]).nunique())
+lowest = imp0.head(n_blocks)
+ones = int((lowest["kernel"] == 1).sum())
+share_1x1 = imp0.loc[imp0["kernel"] == 1, "params"].sum() / sparsify.target_params(pretrained_by_seed[ch.seeds[0]])
+run.glue("n_blocks", str(n_blocks))
+run.glue("n_branches", str(len(imp0)))
+run.glue("ones_lowest", str(ones))
+run.glue("share_1x1", f"{100 * share_1x1:.2f}")
+order = by_kernel.sort_values("importance")["kernel"].tolist()
+run.glue("kernel_order", " < ".join(f"{k}×{k}" for k in order))
+from tscompress.metrics import mcnemar
+
+for lang in plots.LANGS:
+    parts = []
+    for r in s0[s0["method"] != "fp32"].sort_values(["fraction", "method"]).itertuples():
+        res = mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])])
+        parts.append({"en": f"{METHODS[r.method][lang]} {r.fraction:.0%}: {res.b} / {res.c} cases, p = {res.p_value:.2f}",
+                      "ru": f"{METHODS[r.method][lang]} {r.fraction:.0%}: {res.b} / {res.c} примеров, "
+                            f"p = {res.p_value:.2f}"}[lang])
+    n_sig = sum(mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])]).significant
+                for r in s0[s0["method"] != "fp32"].itertuples())
+    run.glue(f"vs_base_{lang}", "; ".join(parts))
+    run.glue(f"n_sig_{lang}", {"en": f"{n_sig} of {len(parts)} differences are significant at p < 0.05",
+                               "ru": f"значимы при p < 0,05 {n_sig} из {len(parts)} различий"}[lang])
+    near = [r for r in s0.itertuples() if r.test_single_class or r.test_accuracy_lo <= r.test_majority_rate <= r.test_accuracy_hi]
+    run.glue(f"majority_{lang}", {"en": f"{len(near)} of {len(s0)} models (the uncompressed one included) cannot be told "
+                                        f"apart from the majority-class rate",
+                                  "ru": f"{len(near)} из {len(s0)} моделей (включая несжатую) неотличимы от доли "
+                                        f"мажоритарного класса"}[lang])
+mid = 0.5 if 0.5 in list(cfg.fractions) else cfg.fractions[0]  # the level the text discusses
+run.glue("mid", f"{mid:.0%}")
+run.glue("base_kib", f"{base.stored_bytes / 1024:,.0f}")
+for method in METHODS:
+    r = s0[(s0["method"] == method) & (s0["fraction"] == mid)].iloc[0]
+    run.glue(f"{method}_acc", plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi))
+    run.glue(f"{method}_before", plots.fmt_acc(r.acc_before))
+    run.glue(f"{method}_bacc", plots.fmt_acc(r.test_balanced_accuracy))
+    run.glue(f"{method}_lat", f"{r.latency_b1_rel:.2f}")
+    run.glue(f"{method}_lat64", f"{r.latency_b64_rel:.2f}")
+    run.glue(f"{method}_kib", f"{r.stored_bytes / 1024:,.0f}")
+    run.glue(f"{method}_removed", f"{100 * r.removed:.1f}")
+
+# %%
+ch.finish(summary=[f"{r.method} {r.fraction:.0%}: removed {r.removed:.1%}, test accuracy {r.test_accuracy:.3f} "
+                   f"(before fine-tuning {r.acc_before:.3f}), latency x{r.latency_b1_rel:.2f}"
+                   for r in s0[s0["method"] != "fp32"].itertuples()])

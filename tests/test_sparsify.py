@@ -1,0 +1,124 @@
+"""Sparsification: low-rank SVD layers, magnitude masks, gradient importance and branch removal."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import prune
+
+from tscompress.models import build_model
+from tscompress.models.timesnet import InceptionBlock
+from tscompress.sparsify import (factorize_layer, kernel_importance, lowrank, magnitude_prune, make_permanent,
+                                 plan_ranks, remove_kernels, sparse_bytes, target_params)
+
+
+@pytest.mark.task("sparsify.factorize_layer")
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=(3, 5), stride=2, padding=(1, 2)),
+                                dict(kernel_size=3, dilation=2, padding=2, padding_mode="circular")])
+def test_full_rank_factorization_reproduces_a_convolution(kw):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 6, **kw)
+    x = torch.randn(2, 4, 9, 11)
+    full = min(6, conv.weight[0].numel())
+    pair = factorize_layer(conv, full)
+    assert isinstance(pair[0], nn.Conv2d) and pair[0].weight.shape == (full, 4, *conv.kernel_size)
+    assert pair[1].kernel_size == (1, 1) and pair[0].stride == conv.stride and pair[0].dilation == conv.dilation
+    assert torch.allclose(pair(x), conv(x), atol=1e-5)
+
+
+@pytest.mark.task("sparsify.factorize_layer")
+def test_truncated_factorization_is_the_best_rank_r_approximation():
+    torch.manual_seed(0)
+    lin = nn.Linear(12, 8)
+    pair = factorize_layer(lin, 3)
+    assert sum(p.numel() for p in pair.parameters()) == 3 * (12 + 8) + 8
+    u, s, vh = torch.linalg.svd(lin.weight.detach(), full_matrices=False)
+    w3 = (u[:, :3] * s[:3]) @ vh[:3]
+    x = torch.randn(5, 12)
+    assert torch.allclose(pair(x), x @ w3.T + lin.bias, atol=1e-5)
+
+
+def test_lowrank_hits_the_fraction_and_really_removes_parameters():
+    model = build_model("TimesNet", 3, 24, 2)
+    before = target_params(model)
+    out, plan = lowrank(model, 0.5)
+    assert plan.fraction >= 0.5
+    assert target_params(model) == before  # the input is untouched
+    assert before - target_params(out) == plan.removed
+    for name, r in plan.ranks.items():  # a layer is factorized only when that saves parameters
+        w = model.get_submodule(name).weight
+        if r is not None:
+            assert r * (w.shape[0] + w[0].numel()) < w.numel()
+            assert isinstance(out.get_submodule(name), nn.Sequential)
+        else:
+            assert type(out.get_submodule(name)) is type(model.get_submodule(name))
+    x = torch.randn(4, 24, 3)
+    assert out.eval()(x).shape == (4, 2)
+    assert plan_ranks(model, 0.0).removed >= 0
+
+
+@pytest.mark.task("sparsify.magnitude_prune")
+def test_magnitude_masks_zero_the_smallest_weights_and_survive_training():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 2))
+    pruned = magnitude_prune(model, 0.5)
+    assert not hasattr(model[0], "weight_mask")
+    for m in (pruned[0], pruned[2]):
+        assert int((m.weight == 0).sum()) == m.weight.numel() // 2
+        kept = m.weight_orig[m.weight_mask.bool()].abs().min()
+        assert kept >= m.weight_orig[~m.weight_mask.bool()].abs().max()
+    opt = torch.optim.SGD(pruned.parameters(), lr=0.1)
+    F.cross_entropy(pruned(torch.randn(8, 10)), torch.randint(0, 2, (8,))).backward()
+    opt.step()
+    assert int((pruned(torch.zeros(1, 10)) * 0).sum()) == 0 and int((pruned[0].weight == 0).sum()) >= 100
+    make_permanent(pruned)
+    assert not any(m._forward_pre_hooks for m in pruned.modules())
+    assert int((pruned[0].weight == 0).sum()) >= 100 and isinstance(pruned[0].weight, nn.Parameter)
+
+
+def test_sparse_bytes_counts_bitmask_and_nonzeros():
+    lin = nn.Linear(64, 4)  # 256 weights
+    with torch.no_grad():
+        lin.weight[:, :48] = 0  # 64 non-zeros
+    assert sparse_bytes(lin) == 256 // 8 + 4 * 64 + 4 * 4
+    dense = nn.Linear(64, 4)
+    assert sparse_bytes(dense) == 4 * (256 + 4)
+
+
+@pytest.mark.task("sparsify.kernel_importance")
+def test_kernel_importance_is_the_mean_filter_gradient_norm_over_the_data():
+    torch.manual_seed(0)
+    model = build_model("TimesNet", 3, 24, 2)
+    X, y = torch.randn(6, 24, 3), torch.tensor([0, 1, 0, 1, 1, 0])
+    imp = kernel_importance(model, X, y, batch_size=3)
+    name = "model.0.conv.0.kernels.2" if "model.0.conv.0.kernels.2" in imp else sorted(imp)[2]
+    ref = build_model("TimesNet", 3, 24, 2)
+    ref.load_state_dict(model.state_dict())
+    ref.eval()
+    k = ref.get_submodule(name)
+    total = torch.zeros(k.weight.shape[0], dtype=torch.float64)
+    for s in (0, 3):
+        ref.zero_grad()
+        F.cross_entropy(ref(X[s:s + 3]), y[s:s + 3], reduction="sum").backward()
+        total += k.weight.grad.double().reshape(k.weight.shape[0], -1).norm(dim=1)
+    assert imp[name] == pytest.approx(float(total.mean()), rel=1e-6)
+    assert len(imp) == sum(len(m.kernels) for m in model.modules() if isinstance(m, InceptionBlock))
+
+
+def test_removing_branches_leaves_the_average_of_the_rest():
+    torch.manual_seed(0)
+    model = build_model("TimesNet", 3, 24, 2).eval()
+    names = [f"{n}.kernels.{i}" for n, m in model.named_modules() if isinstance(m, InceptionBlock)
+             for i in range(len(m.kernels))]
+    imp = {n: float(i) for i, n in enumerate(names)}  # the first ones are "least important"
+    out, removed = remove_kernels(model, imp, 0.2)
+    assert removed and removed == [n for n in names if n in removed]  # in order of importance
+    assert removed[0] == names[0]
+    assert target_params(out) <= 0.8 * target_params(model)
+    block = next(m for m in out.modules() if isinstance(m, InceptionBlock))
+    orig = next(m for m in model.modules() if isinstance(m, InceptionBlock))
+    x = torch.randn(2, orig.in_channels, 5, 7)
+    kept = [k for i, k in enumerate(orig.kernels) if f"{next(n for n, m in model.named_modules() if m is orig)}.kernels.{i}" not in removed]
+    with torch.no_grad():
+        assert torch.allclose(block(x), torch.stack([k(x) for k in kept], -1).mean(-1), atol=1e-5)
+    assert all(len(m.kernels) >= 1 for m in out.modules() if isinstance(m, InceptionBlock))
