@@ -133,3 +133,13 @@ def test_smoke_comparison_keeps_every_variant_and_real_file_sizes(smoke_results)
         assert (results / "05_comparison" / "pipelines" / f"{stem}.int{bits}.tsq").stat().st_size == row.stored_bytes
     for row in table[table["model_file"].fillna("").astype(str).ne("")].itertuples():
         assert (results / row.chapter / row.model_file).is_file()
+
+
+def test_side_by_side_latency_times_every_model_and_restores_modes():
+    from tscompress.latency import side_by_side
+
+    small, big = nn.Linear(4, 2).train(), nn.Sequential(*[nn.Linear(256, 256) for _ in range(8)]).eval()
+    times = side_by_side({"small": small, "big": nn.Sequential(nn.Linear(4, 256), big)}, torch.randn(64, 4), repeats=3)
+    assert set(times) == {"small", "big"} and all(v > 0 for v in times.values())
+    assert times["big"] > times["small"]
+    assert small.training  # mode restored

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .latency import side_by_side
 from .metrics import mcnemar
 from .variants import load_model, pareto_front
 
@@ -61,8 +62,6 @@ def measure_latencies(table: pd.DataFrame, x: torch.Tensor, batch_sizes: Sequenc
     The models are timed round-robin — one forward of each model per round, ``repeats`` rounds after
     a warm-up round, the median per model — so that a slow spell of a shared CPU falls on all models
     alike instead of on whichever model was being timed at that moment."""
-    import time
-
     if threads is not None:
         torch.set_num_threads(threads)
     out = table.copy()
@@ -75,15 +74,8 @@ def measure_latencies(table: pd.DataFrame, x: torch.Tensor, batch_sizes: Sequenc
         if len(xb) < bs:  # fewer test cases than the batch: repeat them (latency depends on the size only)
             reps = -(-bs // len(xb))
             xb = x.repeat(reps, *[1] * (x.dim() - 1))[:bs]
-        times: dict[int, list[float]] = {i: [] for i in loaded}
-        with torch.no_grad():
-            for round_ in range(repeats + 1):  # round 0 warms up
-                for i, model in loaded.items():
-                    t0 = time.perf_counter()
-                    model(xb)
-                    if round_:
-                        times[i].append(time.perf_counter() - t0)
-        values = [float(np.median(times[i])) if i in times else np.nan for i in range(len(out))]
+        times = side_by_side(loaded, xb, repeats=repeats)
+        values = [times.get(i, np.nan) for i in range(len(out))]
         out[f"latency_b{bs}"] = values
         base = {(b, s): v for b, s, m, v in zip(out["base"], out["seed"], out["method"], values)
                 if m == BASELINE_METHOD}

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from typing import Callable, Hashable, Mapping
 
 import torch
 from torch import nn
 
-__all__ = ["time_call", "inference_latency", "train_step_time"]
+__all__ = ["time_call", "inference_latency", "train_step_time", "side_by_side"]
 
 
 def time_call(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) -> float:
@@ -59,3 +59,24 @@ def train_step_time(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats:
     finally:
         model.zero_grad(set_to_none=True)
         model.train(was)
+
+
+def side_by_side(models: Mapping[Hashable, nn.Module], x: torch.Tensor, repeats: int = 5) -> dict[Hashable, float]:
+    """Median seconds of one eval-mode forward pass on ``x`` for each model, timed round-robin —
+    one forward of each model per round, ``repeats`` rounds after a warm-up round — so that a slow
+    spell of a shared CPU falls on all models alike rather than on whichever was being timed."""
+    times: dict[Hashable, list[float]] = {k: [] for k in models}
+    modes = {k: m.training for k, m in models.items()}
+    try:
+        with torch.no_grad():
+            for round_ in range(repeats + 1):
+                for k, m in models.items():
+                    m.eval()
+                    t0 = time.perf_counter()
+                    m(x)
+                    if round_:
+                        times[k].append(time.perf_counter() - t0)
+    finally:
+        for k, m in models.items():
+            m.train(modes[k])
+    return {k: statistics.median(v) for k, v in times.items()}

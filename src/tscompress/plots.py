@@ -20,6 +20,12 @@ LANGS = ("en", "ru")
 
 LABELS: dict[str, dict[str, str]] = {
     "epoch": {"en": "epoch", "ru": "эпоха"},
+    "kd_teacher": {"en": "teacher (TimesNet)", "ru": "учитель (TimesNet)"},
+    "kd_test_title": {"en": "students on the test set: o accuracy (95% CI), x balanced accuracy",
+                      "ru": "ученики на тесте: o точность (95% ДИ), x сбалансированная точность"},
+    "kd_student": {"en": "student", "ru": "ученик"},
+    "kd_best_val": {"en": "best validation accuracy", "ru": "лучшая точность на валидации"},
+    "kd_projector_params": {"en": "projector parameters", "ru": "параметры проекторов"},
     "sp_branch": {"en": "Inception kernel branch (layer by layer)", "ru": "ветвь Inception (по слоям)"},
     "sp_importance": {"en": "importance (mean filter gradient norm)", "ru": "важность (средняя норма градиента фильтра)"},
     "sp_level": {"en": "level", "ru": "уровень"},

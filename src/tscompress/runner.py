@@ -41,9 +41,10 @@ __all__ = [
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "00_models": (),
     "01_sparsification": ("00_models",),
+    "02_distillation": ("00_models",),
     "03_quantization": ("00_models",),
     "04_peft": ("00_models",),
-    "05_comparison": ("00_models", "01_sparsification", "03_quantization", "04_peft"),
+    "05_comparison": ("00_models", "01_sparsification", "02_distillation", "03_quantization", "04_peft"),
 }
 
 # parameters the runner sets itself; users set them through dedicated options

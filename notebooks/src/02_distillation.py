@@ -1,0 +1,251 @@
+
+# %% [markdown]
+# # 02 · Distillation: TimesNet teacher, Transformer and iTransformer students
+#
+# The pretrained TimesNet of chapter 00 teaches two students trained from scratch: with Hinton's KL loss over a grid
+# of α, and with One-for-All (OFA) distillation, where every intermediate encoder layer of the student gets a
+# projector to class logits and is pulled towards the teacher, over points of the (w_ofa, w_kd, w_ce) simplex. The
+# epoch is chosen on validation; test accuracy is reported with its interval. Writes the counterparts of the
+# study's Figures 4–7 and the variants for the comparison chapter.
+
+# %% tags=parameters
+profile = "quick"
+dataset = "Heartbeat"
+data_dir = None
+protocol = "auto"
+seed = None
+results_dir = None
+out_dir = None
+overrides = {}
+device = "auto"
+
+# %%
+import numpy as np
+import pandas as pd
+
+from tscompress import chapter, distill, models, plots, report, study, train, variants
+from tscompress.metrics import mcnemar
+
+ch = chapter.start("02_distillation", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol,
+                   seed=seed, results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
+                   parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
+run, prof = ch.run, ch.profile
+cfg = prof.distill
+print(f"profile {prof.name}: {prof.description}; distill settings {cfg.to_dict()}; seeds {ch.seeds}")
+
+
+def setting_name(method, a):
+    return f"alpha={a:g}" if method == "kl" else f"ofa={a[0]:g}, kd={a[1]:g}"
+
+
+# %% [markdown]
+# ## Teacher
+# The teacher's logits are computed once per training case, in the fixed evaluation batches (TimesNet's output
+# depends on the other cases of its batch), and looked up by case index during training.
+
+# %%
+teachers = {}
+for s in ch.seeds:
+    d = ch.data(s)
+    teacher, _ = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{s}.pt"))
+    ev_t = train.evaluate(teacher, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+    teachers[s] = (distill.teacher_logits(teacher, d.train.X), ev_t)
+    print(f"teacher seed {s}: {ev_t.describe()}")
+
+# %% [markdown]
+# ## Training the students
+# Every student, every grid point, every seed: trained from scratch through the package's training loop with the
+# distillation loss as its hook (RAdam, batch 16, epoch chosen on validation accuracy).
+
+# %%
+rows, curves, kept = [], {}, {}
+for s in ch.seeds:
+    d = ch.data(s)
+    t_logits, _ = teachers[s]
+    for student in cfg.students:
+        grid = [("kl", a) for a in cfg.alphas] + [("ofa", tuple(p)) for p in cfg.ofa_points]
+        for method, a in grid:
+            train.set_seed(s)
+            model = models.build_model(student, d.n_channels, d.seq_len, d.n_classes)
+            if method == "kl":
+                hook = distill.Distiller(t_logits, "kl", alpha=a, T=cfg.T)
+            else:
+                hook = distill.Distiller(t_logits, "ofa", w_ofa=a[0], w_kd=a[1], T=cfg.T, gamma=cfg.gamma,
+                                         feature_dims=model.feature_dims, n_classes=d.n_classes)
+            name = setting_name(method, a)
+            with run.timed(f"{student}_{name}_seed{s}"):
+                fit = train.fit(model, d, ch.train_config("distill", seed=s, desc=f"{student} {name}"), loss=hook)
+            ev = train.evaluate(model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+            proj = sum(p.numel() for p in hook.parameters())
+            rows.append({"student": student, "method": method, "setting": name, "seed": s,
+                         "alpha": a if method == "kl" else np.nan,
+                         "w_ofa": a[0] if method == "ofa" else np.nan, "w_kd": a[1] if method == "ofa" else np.nan,
+                         "params": models.count_parameters(model), "projector_params": proj,
+                         "best_epoch": fit.best_epoch, "best_val_accuracy": fit.history[fit.best_epoch - 1]["val_accuracy"],
+                         "train_seconds": fit.seconds, **ev.summary("test_")})
+            curves[(student, method, name, s)] = fit.history
+            kept[(student, method, name, s)] = (model, ev, fit, d.test.index)
+            print(f"{student} {name} seed {s}: {ev.describe()}; best epoch {fit.best_epoch}")
+runs = pd.DataFrame(rows)
+run.save_table(runs, "runs")
+runs[["student", "setting", "seed", "best_val_accuracy", "test_accuracy", "test_balanced_accuracy", "projector_params"]]
+
+# %% [markdown]
+# ## Variants for the comparison
+# Every student is recorded; for each student and method the model with the best validation accuracy (ties: the
+# first grid point) is saved for the comparison chapter, which times and quantizes it.
+
+# %%
+log = variants.VariantLog(run)
+best_keys = set()
+for (student, method, s), g in runs.groupby(["student", "method", "seed"]):
+    best = g.sort_values("best_val_accuracy", ascending=False, kind="stable").iloc[0]
+    best_keys.add((student, method, best["setting"], s))
+for key, (model, ev, fit, index) in kept.items():
+    student, method, name, s = key
+    log.add(method=method, setting=name, evaluation=ev, base=student, seed=s, model=model,
+            train_seconds=fit.seconds, save=key in best_keys, case_index=index)
+log.save()
+
+# %% [markdown]
+# ## Figures 4–7
+
+# %%
+def curve_figure(method, lang):
+    import matplotlib.pyplot as plt
+
+    plots._style()
+    fig, axes = plt.subplots(2, len(cfg.students), figsize=(3.9 * len(cfg.students), 5.4), squeeze=False, sharex=True)
+    names = sorted({k[2] for k in curves if k[1] == method}, key=lambda n: runs[runs["setting"] == n].index.min())
+    cmap = plt.get_cmap("viridis")
+    for j, student in enumerate(cfg.students):
+        for i, name in enumerate(names):
+            hist = curves[(student, method, name, ch.seeds[0])]
+            ep = [h["epoch"] for h in hist]
+            color = cmap(i / max(1, len(names) - 1))
+            axes[0, j].plot(ep, [h["val_accuracy"] for h in hist], color=color, lw=1.2, label=name)
+            axes[1, j].plot(ep, [h["val_loss"] for h in hist], color=color, lw=1.2)
+        axes[0, j].set_title(student, fontsize=10)
+        axes[1, j].set_xlabel(plots.label("epoch", lang))
+    axes[0, 0].set_ylabel(f"{plots.label('val', lang)}: {plots.label('accuracy', lang)}")
+    axes[1, 0].set_ylabel(f"{plots.label('val', lang)}: {plots.label('loss', lang)}")
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def test_figure(method, lang):
+    import matplotlib.pyplot as plt
+
+    plots._style()
+    fig, ax = plt.subplots(figsize=(6.8, 3.6))
+    t = runs[(runs["method"] == method) & (runs["seed"] == ch.seeds[0])]
+    names = list(dict.fromkeys(t["setting"]))
+    x = np.arange(len(names))
+    for i, student in enumerate(cfg.students):
+        g = t[t["student"] == student].set_index("setting").loc[names]
+        off = (i - 0.5) * 0.15
+        ax.errorbar(x + off, g["test_accuracy"], yerr=[g["test_accuracy"] - g["test_accuracy_lo"],
+                                                       g["test_accuracy_hi"] - g["test_accuracy"]],
+                    fmt="o-", ms=4, capsize=2, lw=1, color=f"C{i}", label=student)
+        ax.plot(x + off, g["test_balanced_accuracy"], "x:", ms=5, lw=0.8, color=f"C{i}")
+    ax.axhline(t["test_majority_rate"].iloc[0], color="C3", lw=1, ls=":", label=plots.label("majority", lang))
+    ax.axhline(teachers[ch.seeds[0]][1].accuracy, color="grey", lw=1, ls="--", label=plots.label("kd_teacher", lang))
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set_ylabel(plots.label("accuracy", lang))
+    ax.set_title(plots.label("kd_test_title", lang), fontsize=9)
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+run.save_figures(lambda lang: curve_figure("kl", lang), "fig_kl_curves")
+run.save_figures(lambda lang: test_figure("kl", lang), "fig_kl_test")
+run.save_figures(lambda lang: curve_figure("ofa", lang), "fig_ofa_curves")
+run.save_figures(lambda lang: test_figure("ofa", lang), "fig_ofa_test")
+
+# %% [markdown]
+# ## Table of every run
+
+# %%
+def runs_table(lang):
+    t = runs.copy()
+    t["acc"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in t.itertuples()]
+    t["bacc"] = t["test_balanced_accuracy"].map(plots.fmt_acc)
+    t["val"] = t["best_val_accuracy"].map(plots.fmt_acc)
+    t["proj"] = t["projector_params"].map(lambda v: f"{int(v):,}")
+    t["sec"] = t["train_seconds"].map(lambda v: f"{v:.0f}")
+    cols = [("student", "kd_student"), ("setting", "setting"), ("seed", "seed"), ("val", "kd_best_val"),
+            ("acc", "test_accuracy"), ("bacc", "test_balanced"), ("proj", "kd_projector_params"),
+            ("best_epoch", "best_epoch"), ("sec", "train_seconds")]
+    return plots.display_table(t, cols, lang)
+
+
+for lang in plots.LANGS:
+    run.save_table(runs_table(lang), f"runs.{lang}")
+runs_table("en")
+
+# %% [markdown]
+# ## Numbers for the text
+
+# %%
+s0 = ch.seeds[0]
+r0 = runs[runs["seed"] == s0]
+_, ev_t = teachers[s0]
+run.glue("teacher_acc", plots.fmt_ci(ev_t.accuracy, *ev_t.accuracy_ci))
+run.glue("majority", plots.fmt_acc(ev_t.majority_rate))
+run.glue("n_test", str(len(ev_t.labels)))
+run.glue("case_points", f"{100 / len(ev_t.labels):.1f}")
+run.glue("epochs", str(cfg.epochs))
+run.glue("alphas", ", ".join(f"{a:g}" for a in cfg.alphas))
+run.glue("ofa_points", "; ".join(f"({p[0]:g}, {p[1]:g}, {1 - p[0] - p[1]:g})" for p in cfg.ofa_points))
+run.glue("T", f"{cfg.T:g}")
+
+
+def fluctuation(hist):
+    """Mean absolute change of validation accuracy between consecutive epochs."""
+    v = [h["val_accuracy"] for h in hist]
+    return float(np.mean(np.abs(np.diff(v)))) if len(v) > 1 else float("nan")
+
+
+for student in cfg.students:
+    tag = student.lower()
+    g = r0[r0["student"] == student]
+    kl = g[g["method"] == "kl"].sort_values("best_val_accuracy", ascending=False, kind="stable")
+    ofa = g[g["method"] == "ofa"].sort_values("best_val_accuracy", ascending=False, kind="stable")
+    plain = g[(g["method"] == "kl") & (g["alpha"] == 0)]
+    run.glue(f"{tag}_params", f"{int(g['params'].iloc[0]):,}")
+    run.glue(f"{tag}_proj", f"{int(ofa['projector_params'].max()):,}" if len(ofa) else "0")
+    run.glue(f"{tag}_kl_best", kl.iloc[0]["setting"])
+    run.glue(f"{tag}_kl_best_acc", plots.fmt_ci(kl.iloc[0].test_accuracy, kl.iloc[0].test_accuracy_lo,
+                                                kl.iloc[0].test_accuracy_hi))
+    run.glue(f"{tag}_kl_best_bacc", plots.fmt_acc(kl.iloc[0].test_balanced_accuracy))
+    run.glue(f"{tag}_ofa_best", ofa.iloc[0]["setting"] if len(ofa) else "—")
+    run.glue(f"{tag}_ofa_best_acc", plots.fmt_ci(ofa.iloc[0].test_accuracy, ofa.iloc[0].test_accuracy_lo,
+                                                 ofa.iloc[0].test_accuracy_hi) if len(ofa) else "—")
+    run.glue(f"{tag}_plain_acc", plots.fmt_ci(plain.iloc[0].test_accuracy, plain.iloc[0].test_accuracy_lo,
+                                              plain.iloc[0].test_accuracy_hi) if len(plain) else "—")
+    run.glue(f"{tag}_acc_range", f"{g['test_accuracy'].min():.3f}–{g['test_accuracy'].max():.3f}")
+    if len(ofa) and len(kl):
+        a = kept[(student, "ofa", ofa.iloc[0]["setting"], s0)][1].correct
+        b = kept[(student, "kl", kl.iloc[0]["setting"], s0)][1].correct
+        res = mcnemar(a, b)
+        verdict = {"en": f"OFA {ofa.iloc[0]['setting']} vs KL {kl.iloc[0]['setting']}: {res.b} / {res.c} cases, "
+                         f"p = {res.p_value:.2f}" + (" (significant)" if res.significant else " (not significant)"),
+                   "ru": f"OFA {ofa.iloc[0]['setting']} против KL {kl.iloc[0]['setting']}: {res.b} / {res.c} примеров, "
+                         f"p = {res.p_value:.2f}" + (" (значимо)" if res.significant else " (не значимо)")}
+    else:
+        verdict = {"en": "not compared (one of the methods was not run)", "ru": "не сравнивалось (один из методов не запускался)"}
+    for lang in plots.LANGS:
+        run.glue(f"{tag}_ofa_vs_kl_{lang}", verdict[lang])
+    fl_plain = np.mean([fluctuation(curves[(student, "kl", n, s0)]) for n in plain["setting"]]) if len(plain) else np.nan
+    distilled = g[~((g["method"] == "kl") & (g["alpha"] == 0))]
+    fl_kd = np.mean([fluctuation(curves[(student, r.method, r.setting, s0)]) for r in distilled.itertuples()])
+    run.glue(f"{tag}_fluct_plain", f"{100 * fl_plain:.1f}")
+    run.glue(f"{tag}_fluct_kd", f"{100 * fl_kd:.1f}")
+near = [bool(r.test_single_class) or r.test_accuracy_lo <= r.test_majority_rate <= r.test_accuracy_hi
+        for r in r0.itertuples()]
+run.glue("majority_en", f"{sum(near)} of {len(near)} students cannot be told apart from the majority-class rate")
+run.glue("majority_ru", f"{sum(near)} из {len(near)} учеников неотличимы от доли мажоритарного класса")
+
+# %%
+ch.finish(summary=[f"{r.student} {r.setting}: test accuracy {r.test_accuracy:.3f} (val {r.best_val_accuracy:.3f})"
+                   for r in r0.itertuples()])
