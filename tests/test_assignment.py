@@ -227,6 +227,7 @@ def test_cli_grade_table_json_and_exit_code(tmp_path):
     assert proc.returncode != 0 and "not a student repository" in proc.stderr
 
 
+@pytest.mark.skipif((ROOT / ".assignment.json").exists(), reason="a student repository has no solutions to take out")
 def test_this_repository_builds_a_student_version_that_differs_only_in_marked_regions(tmp_path):
     out = tmp_path / "student"
     record = assignment.build(ROOT, out)

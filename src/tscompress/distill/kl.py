@@ -16,7 +16,9 @@ __all__ = ["kl_loss"]
 
 def kl_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, y: torch.Tensor, alpha: float,
             T: float = 2.0) -> torch.Tensor:
-    """The loss above, averaged over the batch (KL summed over classes, then averaged)."""
+    """``(1 − α)·CE(s, y) + α·T²·KL(softmax(t/T) ‖ softmax(s/T))`` for student logits ``s``, teacher
+    logits ``t`` and labels ``y``; cross-entropy averaged over the batch, KL summed over classes and
+    averaged over the batch."""
     ### BEGIN SOLUTION
     ce = F.cross_entropy(student_logits, y)
     if alpha == 0:

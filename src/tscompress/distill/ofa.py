@@ -28,7 +28,8 @@ __all__ = ["ofa_loss", "StageProjectors"]
 
 def ofa_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, y: torch.Tensor, gamma: float = 1.0,
              T: float = 2.0) -> torch.Tensor:
-    """The OFA loss above."""
+    """``−Σ_c [(p_t + m)^γ − m]_c · log p_s,c`` averaged over the batch, with ``p_t = softmax(t/T)``,
+    ``p_s = softmax(s/T)`` and ``m`` the one-hot target (the OFA authors' code)."""
     ### BEGIN SOLUTION
     m = F.one_hot(y, student_logits.shape[1]).to(student_logits.dtype)
     p_t = F.softmax(teacher_logits / T, dim=1)
