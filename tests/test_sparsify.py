@@ -9,12 +9,16 @@ from torch.nn.utils import prune
 from tscompress.models import build_model
 from tscompress.models.timesnet import InceptionBlock
 from tscompress.sparsify import (factorize_layer, kernel_importance, lowrank, magnitude_prune, make_permanent,
-                                 plan_ranks, remove_kernels, sparse_bytes, target_params)
+                                 plan_ranks, remove_kernels, sparse_bytes, target_params, SparseLowRank,
+                                 sparse_lowrank, sparse_lowrank_bytes, relative_weight_error)
+
+# convolution geometries every exact-reconstruction test runs on: plain, strided with rectangular kernel, dilated circular
+CONV_CASES = [dict(kernel_size=3, padding=1), dict(kernel_size=(3, 5), stride=2, padding=(1, 2)),
+              dict(kernel_size=3, dilation=2, padding=2, padding_mode="circular")]
 
 
 @pytest.mark.task("sparsify.factorize_layer")
-@pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=(3, 5), stride=2, padding=(1, 2)),
-                                dict(kernel_size=3, dilation=2, padding=2, padding_mode="circular")])
+@pytest.mark.parametrize("kw", CONV_CASES)
 def test_full_rank_factorization_reproduces_a_convolution(kw):
     torch.manual_seed(0)
     conv = nn.Conv2d(4, 6, **kw)
@@ -122,3 +126,98 @@ def test_removing_branches_leaves_the_average_of_the_rest():
     with torch.no_grad():
         assert torch.allclose(block(x), torch.stack([k(x) for k in kept], -1).mean(-1), atol=1e-5)
     assert all(len(m.kernels) >= 1 for m in out.modules() if isinstance(m, InceptionBlock))
+
+
+# ------------------------------------------------------------------------------------ sparse + low-rank
+@pytest.mark.task("sparsify.SparseLowRank.__init__")
+@pytest.mark.parametrize("kw", CONV_CASES)
+def test_sparse_lowrank_at_full_budget_reproduces_the_layer(kw):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 6, **kw)
+    x = torch.randn(2, 4, 9, 11)
+    slr = SparseLowRank(conv, rank=6, density=0.03)
+    assert torch.allclose(slr.weight, conv.weight, atol=1e-5)
+    assert torch.allclose(slr(x), conv(x), atol=1e-5)
+    lin = nn.Linear(12, 8)
+    xl = torch.randn(3, 12)
+    assert torch.allclose(SparseLowRank(lin, 8, 0.02)(xl), lin(xl), atol=1e-5)
+
+
+@pytest.mark.task("sparsify.SparseLowRank.__init__")
+def test_sparse_part_holds_the_largest_residual_entries():
+    torch.manual_seed(0)
+    lin = nn.Linear(40, 30)
+    w = lin.weight.detach().double()
+    u, s, vh = torch.linalg.svd(w, full_matrices=False)
+    residual = (w - (u[:, :3] * s[:3]) @ vh[:3]).flatten()
+    slr = SparseLowRank(lin, rank=3, density=0.05)
+    nnz = round(0.05 * w.numel())
+    assert slr.values.numel() == nnz == slr.index.numel()
+    expected = set(torch.topk(residual.abs(), nnz).indices.tolist())
+    assert set(slr.index.tolist()) == expected
+    assert torch.allclose(slr.values.double(), residual[slr.index], atol=1e-6)
+    err_l = (residual.norm()).item()
+    err_ls = (slr.weight.detach().double() - w).norm().item()
+    assert err_ls < err_l  # the sparse part removes the largest residual entries
+    assert torch.allclose((slr.weight.detach().double() - w).flatten()[slr.index], torch.zeros(nnz, dtype=torch.double),
+                          atol=1e-6)
+    assert sum(p.numel() for p in slr.parameters()) == 3 * (30 + 40) + nnz + 30
+
+
+@pytest.mark.task("sparsify.SparseLowRank.__init__")
+def test_sparse_lowrank_meets_the_budget_trains_both_parts_and_keeps_its_support():
+    torch.manual_seed(0)
+    model = build_model("TimesNet", 3, 24, 2)
+    before = target_params(model)
+    out, plan = sparse_lowrank(model, 0.5, density=0.02)
+    assert plan.fraction >= 0.5 and plan.density == 0.02
+    assert before - target_params(out) == plan.removed
+    layers = [m for m in out.modules() if isinstance(m, SparseLowRank)]
+    assert layers and not any(isinstance(m, nn.Conv2d) for m in out.modules() if isinstance(m, InceptionBlock))
+    for m in layers:
+        assert m.values.numel() == max(1, round(0.02 * m.U.shape[0] * m.V.shape[1]))
+    # the Inception blocks keep their merged fast path, and it agrees with the per-kernel path
+    block = next(m for m in out.modules() if isinstance(m, InceptionBlock))
+    assert block.merged_conv() is not None
+    x = torch.randn(4, 24, 3)
+    out.eval()
+    fast = out(x)
+    for m in out.modules():
+        if isinstance(m, InceptionBlock):
+            m.fast = False
+    assert torch.allclose(fast, out(x), atol=1e-5)
+    # one training step moves U, V and the sparse values; the support does not move
+    out.train()
+    supports = [m.index.clone() for m in layers]
+    old = [(m.U.detach().clone(), m.V.detach().clone(), m.values.detach().clone()) for m in layers]
+    opt = torch.optim.SGD(out.parameters(), lr=0.1)
+    F.cross_entropy(out(x), torch.tensor([0, 1, 0, 1])).backward()
+    # (the classifier does not use the temporal embedding, so only the Inception kernels are checked)
+    used = [m for b in out.modules() if isinstance(b, InceptionBlock) for m in b.kernels]
+    assert used and all(m.U.grad is not None and m.V.grad is not None and m.values.grad is not None for m in used)
+    opt.step()
+    assert all(torch.equal(m.index, s) for m, s in zip(layers, supports))
+    assert any(not torch.equal(m.values, v) for m, (_, _, v) in zip(layers, old))
+    assert any(not torch.equal(m.U, u) for m, (u, _, _) in zip(layers, old))
+
+
+@pytest.mark.task("sparsify.SparseLowRank.__init__")
+def test_sparse_lowrank_bytes_are_parameters_plus_the_cheaper_support():
+    lin = nn.Linear(64, 32)
+    slr = SparseLowRank(lin, rank=2, density=0.01)
+    model = nn.Sequential(slr)
+    nnz = slr.values.numel()
+    params = 4 * (2 * (32 + 64) + nnz + 32)
+    index = min(-(-2048 // 8), -(-nnz * 11 // 8))  # 2048 entries: a bitmask of 256 bytes or 11-bit indices
+    assert sparse_lowrank_bytes(model) == params + index
+
+
+def test_relative_weight_error_is_zero_for_exact_factorizations_and_orders_the_budgets():
+    torch.manual_seed(0)
+    model = build_model("TimesNet", 3, 24, 2)
+    assert relative_weight_error(model, model) == 0.0
+    full = nn.Sequential(nn.Linear(12, 8))
+    pair = nn.Sequential(factorize_layer(full[0], 8))
+    assert relative_weight_error(full, pair) < 1e-6
+    errors = [relative_weight_error(model, sparse_lowrank(model, f)[0]) for f in (0.25, 0.5, 0.75)]
+    assert 0 < errors[0] < errors[1] < errors[2] < 1

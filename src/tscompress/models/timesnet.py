@@ -85,7 +85,10 @@ class InceptionBlock(nn.Module):
         convolutions do, to fake-quantize), with an odd square kernel, ``padding == (k - 1) // 2``,
         stride 1, dilation 1, groups 1, ``padding_mode='zeros'``, the same channel counts and
         floating dtype, and no forward hooks or pre-hooks (``torch.nn.utils.prune`` applies its mask
-        in a pre-hook) on the kernels and none registered globally.
+        in a pre-hook) on the kernels and none registered globally. A module that is not an
+        ``nn.Conv2d`` also qualifies when its ``dense_conv2d`` attribute is True: it promises that its
+        forward is ``F.conv2d(x, self.weight, self.bias, ...)`` with the Conv2d geometry attributes it
+        carries (e.g. :class:`tscompress.sparsify.SparseLowRank`).
         """
         kernels = list(self.kernels)
         global_hooks = (getattr(_module_mod, "_global_forward_hooks", None),
@@ -94,8 +97,9 @@ class InceptionBlock(nn.Module):
             return None
         first = kernels[0]
         for k in kernels:
-            if not (isinstance(k, nn.Conv2d) and type(k).forward is nn.Conv2d.forward
-                    and type(k)._conv_forward is nn.Conv2d._conv_forward
+            plain_conv = (isinstance(k, nn.Conv2d) and type(k).forward is nn.Conv2d.forward
+                          and type(k)._conv_forward is nn.Conv2d._conv_forward)
+            if not ((plain_conv or getattr(k, "dense_conv2d", False) is True)
                     and not k._forward_hooks and not k._forward_pre_hooks):
                 return None
             ks = k.kernel_size

@@ -13,8 +13,12 @@ def target_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def target_params(model: nn.Module) -> int:
-    """Parameters (weights and biases) held by the Conv2d and Linear layers."""
-    return sum(p.numel() for _, m in target_layers(model) for p in m.parameters(recurse=False))
+    """Parameters (weights and biases) held by the Conv2d and Linear layers, and by the
+    :class:`~tscompress.sparsify.SparseLowRank` layers that replaced some of them."""
+    from .sparse_lowrank import SparseLowRank
+
+    layers = [m for _, m in target_layers(model)] + [m for m in model.modules() if isinstance(m, SparseLowRank)]
+    return sum(p.numel() for m in layers for p in m.parameters(recurse=False))
 
 
 def set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:

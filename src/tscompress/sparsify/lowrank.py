@@ -40,21 +40,32 @@ class LowRankPlan:
     removed: int
     total: int
     energy: dict[str, float] = field(default_factory=dict)
+    density: float = 0.0
 
     @property
     def fraction(self) -> float:
         return self.removed / self.total if self.total else 0.0
 
 
-def _factor_params(module: nn.Module, r: int) -> int:
+def sparse_count(numel: int, density: float) -> int:
+    """Entries of the sparse part at ``density`` (rounded, at least one when ``density > 0``)."""
+    return 0 if density <= 0 else max(1, round(density * numel))
+
+
+def _factor_params(module: nn.Module, r: int, density: float = 0.0) -> int:
     co, k = _matrix(module).shape
-    return r * (co + k)
+    return r * (co + k) + sparse_count(co * k, density)
 
 
-def plan_ranks(model: nn.Module, fraction: float, tol: float = 1e-4) -> LowRankPlan:
-    """Ranks for a removed fraction ``fraction`` of the Conv2d + Linear parameters (module docstring)."""
+def plan_ranks(model: nn.Module, fraction: float, tol: float = 1e-4, density: float = 0.0) -> LowRankPlan:
+    """Ranks for a removed fraction ``fraction`` of the Conv2d + Linear parameters (module docstring).
+
+    ``density > 0`` plans for :func:`tscompress.sparsify.sparse_lowrank`: every factorized layer also
+    keeps ``density`` of its entries as a sparse part, and those values count against the budget."""
     if not 0 <= fraction < 1:
         raise ValueError(f"fraction must be in [0, 1), got {fraction}")
+    if not 0 <= density < 1:
+        raise ValueError(f"density must be in [0, 1), got {density}")
     layers = target_layers(model)
     total = target_params(model)
     spectra = {}
@@ -68,9 +79,9 @@ def plan_ranks(model: nn.Module, fraction: float, tol: float = 1e-4) -> LowRankP
             cum = spectra[name]
             r = next((i + 1 for i, c in enumerate(cum) if c >= tau - 1e-12), len(cum))
             dense = m.weight.numel()
-            if _factor_params(m, r) < dense:
+            if _factor_params(m, r, density) < dense:
                 ranks[name] = r
-                removed += dense - _factor_params(m, r)
+                removed += dense - _factor_params(m, r, density)
             else:
                 ranks[name] = None
         return ranks, removed
@@ -87,7 +98,7 @@ def plan_ranks(model: nn.Module, fraction: float, tol: float = 1e-4) -> LowRankP
             break
     ranks, removed = choose(lo)
     energy = {n: spectra[n][r - 1] for n, r in ranks.items() if r}
-    return LowRankPlan(ranks=ranks, threshold=lo, removed=removed, total=total, energy=energy)
+    return LowRankPlan(ranks=ranks, threshold=lo, removed=removed, total=total, energy=energy, density=density)
 
 
 @torch.no_grad()
