@@ -1,5 +1,6 @@
 """Quantization: the study's quantile method and accounting, files, QAT, NF4 against torchao."""
 
+import copy
 import math
 
 import pytest
@@ -7,8 +8,9 @@ import torch
 from torch import nn
 
 from tscompress.models import build_model, count_parameters
-from tscompress.quantize import (load_quantized, nf4_quantize, nf_tensor, pack_bits, project_, qat_fit,
-                                 quantile_codebook, quantile_quantize, uniform_quantize, unpack_bits)
+from tscompress.quantize import (CodeStep, FakeQuantile, code_finetune, load_quantized, max_codes, nf4_quantize,
+                                 nf_tensor, pack_bits, project_, qat_fit, quantile_codebook, quantile_quantize, quantize,
+                                 ste_fit, uniform_quantize, unpack_bits)
 from tscompress.quantize.storage import file_breakdown
 
 MIB = 2**20
@@ -124,3 +126,109 @@ def test_qat_training_keeps_the_model_quantized_throughout():
     assert len(seen) == 4 and all(k <= 4 for k in seen) and len(res.history) == 2
     lin = next(x for x in model.modules() if isinstance(x, nn.Linear) and x.weight.numel() > 16)
     assert lin.weight.detach().unique().numel() <= 4
+
+
+def _tiny_splits(n=16, seed=0):
+    from types import SimpleNamespace
+
+    g = torch.Generator().manual_seed(seed)
+    X, y = torch.randn(n, 24, 3, generator=g), torch.randint(0, 2, (n,), generator=g)
+    split = SimpleNamespace(X=X, y=y, index=torch.arange(n))
+    return SimpleNamespace(train=split, val=split, test=split)
+
+
+# ------------------------------------------------------------------------------------------ STE
+@pytest.mark.task("quantize.FakeQuantile.forward")
+def test_ste_forward_is_the_quantized_weight_and_the_gradient_reaches_the_latent_one():
+    torch.manual_seed(0)
+    lin = nn.Linear(20, 6)
+    latent = lin.weight.detach().clone()
+    fq = FakeQuantile(bits=2, per_row=False)
+    w = latent.clone().requires_grad_(True)
+    q = fq(w)
+    idx, cb = quantile_codebook(latent, 2)
+    assert torch.equal(q.detach(), cb[idx.long()])  # exactly the code values
+    g = torch.randn_like(q)
+    q.backward(g)
+    assert torch.equal(w.grad, g)  # straight through
+
+
+@pytest.mark.task("quantize.FakeQuantile.forward")
+def test_ste_training_keeps_latent_weights_and_ends_quantized():
+    from torch.nn.utils import parametrize
+
+    from tscompress.train import TrainConfig
+
+    splits = _tiny_splits()
+    model = build_model("TimesNet", 3, 24, 2)
+    latents = []
+
+    class Check:
+        def on_step_end(self, m, step):
+            lin = next(x for x in m.modules() if isinstance(x, nn.Linear) and x.weight.numel() > 16)
+            assert parametrize.is_parametrized(lin, "weight")
+            latents.append(lin.parametrizations.weight.original.detach().unique().numel())
+            assert lin.weight.detach().unique().numel() <= 4  # the forward sees 2-bit values
+
+    res = ste_fit(model, splits, TrainConfig(epochs=2, batch_size=8, progress=False, patience=None), bits=2,
+                  callbacks=[Check()])
+    assert len(latents) == 4 and all(k > 4 for k in latents)  # the latent weights are not quantized
+    assert len(res.history) == 2
+    assert not any(parametrize.is_parametrized(m) for m in model.modules())
+    lin = next(x for x in model.modules() if isinstance(x, nn.Linear) and x.weight.numel() > 16)
+    assert lin.weight.detach().unique().numel() <= 4
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    project_(model, 2)  # what is left is exactly on the codebooks
+    assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
+
+
+# --------------------------------------------------------------------- largest-gradient code moves
+@pytest.mark.parametrize("method", ["quantile", "uniform", "nf"])
+def test_code_values_increase_with_the_code_in_every_format(method):
+    torch.manual_seed(0)
+    qm = quantize(build_model("TimesNet", 3, 24, 2), method, 3)
+    for qt in qm.qtensors.values():
+        up = copy.deepcopy(qt)
+        up.codes = (qt.codes.long() + 1).clamp(max=max_codes(qt)).to(qt.codes.dtype)
+        assert (up.dequantize() >= qt.dequantize() - 1e-7).all()
+
+
+@pytest.mark.task("quantize.CodeStep.step")
+def test_code_step_moves_exactly_the_largest_gradients_one_code_against_the_gradient():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(30, 10))
+    qm = quantize(model, "quantile", 3)
+    p = qm.model[0].weight
+    qt = qm.qtensors["0.weight"]
+    codes = qt.codes.clone().reshape(-1).long()
+    p.grad = torch.randn_like(p)
+    p.grad.reshape(-1)[:5] = 100 * torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0])  # the five largest
+    bias = qm.model[0].bias
+    bias.grad = torch.zeros_like(bias)
+    opt = CodeStep([p, bias], [qt, qm.qtensors["0.bias"]], fraction=5 / (300 + 10))
+    bias_before = bias.detach().clone()
+    opt.step()
+    new = qt.codes.reshape(-1).long()
+    expected = codes.clone()
+    expected[:5] = (codes[:5] - torch.tensor([1, -1, 1, -1, 1])).clamp(0, max_codes(qt))
+    assert torch.equal(new, expected)
+    assert torch.equal(p.detach(), qt.dequantize())  # the model computes with the new codes
+    assert torch.equal(bias.detach(), bias_before)
+
+
+@pytest.mark.task("quantize.CodeStep.step")
+@pytest.mark.parametrize("method", ["quantile", "uniform", "nf"])
+def test_code_finetune_keeps_the_format_and_the_size(method):
+    from tscompress.train import TrainConfig
+
+    torch.manual_seed(0)
+    qm = quantize(build_model("TimesNet", 3, 24, 2), method, 2)
+    size = qm.nbytes()
+    res, moved = code_finetune(qm, _tiny_splits(), TrainConfig(epochs=2, batch_size=8, progress=False, patience=None),
+                               fraction=0.01)
+    assert len(res.history) == 2 and moved > 0
+    assert qm.nbytes() == size
+    params = dict(qm.model.named_parameters())
+    for name, qt in qm.qtensors.items():
+        assert torch.equal(params[name].detach(), qt.dequantize().to(params[name].dtype))
+        assert int(qt.codes.max()) <= max_codes(qt)

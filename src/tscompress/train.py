@@ -269,6 +269,7 @@ def fit(
     loss: LossFn | None = None,
     callbacks: Sequence[Any] = (),
     params: Iterable[nn.Parameter] | None = None,
+    optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer] | None = None,
 ) -> FitResult:
     """Train ``model`` on ``splits.train``, select the epoch on ``splits.val``, restore the best state.
 
@@ -283,6 +284,9 @@ def fit(
         callbacks: objects with optional ``on_step_end(model, step)`` and
             ``on_epoch_end(model, record)`` methods.
         params: the parameters to optimise; default every parameter with ``requires_grad``.
+        optimizer: ``optimizer(params) -> torch.optim.Optimizer``; default RAdam with the config's
+            learning rate and weight decay (a method whose update is not a gradient step — e.g.
+            moving quantization codes — brings its own).
 
     The epoch kept is the one with the best validation accuracy, ties broken by lower validation
     loss (cross-entropy). Patience counts epochs without such an improvement.
@@ -302,7 +306,8 @@ def fit(
     params = list(params)
     if not params:
         raise ConfigError("nothing to train: no parameter requires a gradient")
-    optimizer = torch.optim.RAdam(params, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = (optimizer(params) if optimizer is not None
+                 else torch.optim.RAdam(params, lr=config.lr, weight_decay=config.weight_decay))
     generator = torch.Generator().manual_seed(config.seed)
 
     train, val = splits.train, splits.val

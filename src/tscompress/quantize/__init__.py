@@ -6,6 +6,9 @@
 * :func:`nf4_quantize` — NormalFloat with double quantization, QLoRA (:mod:`.nf4`);
 * :func:`qat_fit` — quantization-aware training, the study's variant: the model only ever holds
   quantized weights (:mod:`.qat`);
+* :func:`ste_fit` — the classic straight-through estimator, for comparison (:mod:`.qat`);
+* :func:`code_finetune` — fine-tuning after PTQ by moving the codes of the weights with the largest
+  gradient (PV-tuning's V step; :mod:`.finetune`);
 * :mod:`.storage` — bit-packed files (``QuantizedModel.save`` / ``QuantizedModel.load``).
 
 All methods return a :class:`QuantizedModel`: an ``nn.Module`` whose forward is the original
@@ -14,7 +17,8 @@ model with dequantized weights, with ``nbytes()`` (the method's accounting), ``d
 """
 
 from .core import QuantizedModel, QuantizedTensor, named_quantizable, per_filter
-from .qat import QuantileProjection, project_, qat_fit
+from .qat import FakeQuantile, QuantileProjection, project_, qat_fit, ste_fit
+from .finetune import CodeStep, code_finetune, max_codes
 from .nf4 import nf4_quantize, nf_levels, nf_tensor
 from .quantile import dequantize, part_size, quantile_codebook, quantile_quantize, quantile_tensor
 from .storage import file_breakdown, load_quantized, pack_bits, save_quantized, unpack_bits
@@ -36,5 +40,6 @@ __all__ = [
     "quantile_quantize", "quantile_codebook", "dequantize", "part_size", "quantile_tensor",
     "uniform_quantize", "uniform_tensor", "nf4_quantize", "nf_levels", "nf_tensor",
     "save_quantized", "load_quantized", "file_breakdown", "pack_bits", "unpack_bits",
-    "METHODS", "quantize", "qat_fit", "project_", "QuantileProjection",
+    "METHODS", "quantize", "qat_fit", "project_", "QuantileProjection", "FakeQuantile", "ste_fit",
+    "CodeStep", "code_finetune", "max_codes",
 ]

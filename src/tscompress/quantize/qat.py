@@ -10,6 +10,11 @@ weights as in the straight-through estimator), so weight changes smaller than th
 neighbouring code value are lost unless they move a weight into another part. In code: the
 training loop of :func:`tscompress.train.fit`, with :class:`QuantileProjection` as a callback that
 replaces every parameter by ``R(Q(W))`` after each step.
+
+For comparison, :func:`ste_fit` is the classic straight-through estimator (Bengio et al. 2013;
+Jacob et al. 2018): float32 latent weights are kept, the forward pass uses their quantized values,
+and the gradient with respect to the quantized weight is applied to the latent one unchanged, so
+small updates accumulate until a weight crosses into another part.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from ..train import FitResult, TrainConfig, fit
 from .core import named_quantizable, per_filter
 from .quantile import dequantize, quantile_codebook
 
-__all__ = ["project_", "QuantileProjection", "qat_fit"]
+__all__ = ["project_", "QuantileProjection", "qat_fit", "FakeQuantile", "ste_fit"]
 
 
 @torch.no_grad()
@@ -57,3 +63,50 @@ def qat_fit(model: nn.Module, splits: Any, config: TrainConfig, bits: int | None
     project_(model, bits)
     callbacks = [QuantileProjection(bits), *kwargs.pop("callbacks", ())]  # others see quantized weights
     return fit(model, splits, config, callbacks=callbacks, **kwargs)
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Forward: the quantized tensor, exactly; backward: the gradient passed to the latent one."""
+
+    @staticmethod
+    def forward(ctx: Any, latent: torch.Tensor, quantized: torch.Tensor) -> torch.Tensor:
+        return quantized.clone()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad, None
+
+
+class FakeQuantile(nn.Module):
+    """A ``torch.nn.utils.parametrize`` parametrization: the classic straight-through estimator.
+
+    Forward: ``R(Q(W))``, the quantile-quantized weight exactly; backward: the gradient with
+    respect to it is passed to the latent float32 ``W`` unchanged (∂/∂W taken as the identity)."""
+
+    def __init__(self, bits: int, per_row: bool) -> None:
+        super().__init__()
+        self.bits, self.per_row = bits, per_row
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        ### BEGIN SOLUTION
+        with torch.no_grad():
+            idx, codebook = quantile_codebook(w, self.bits, per_row=self.per_row)
+            q = dequantize(idx, codebook).to(w.dtype)
+        return _StraightThrough.apply(w, q)
+        ### END SOLUTION
+
+
+def ste_fit(model: nn.Module, splits: Any, config: TrainConfig, bits: int, **kwargs: Any) -> FitResult:
+    """Train ``model`` with the classic STE at ``bits`` bits: float32 latent weights are kept and
+    updated by the optimizer, every forward pass (training and validation) uses their quantile-
+    quantized values (:class:`FakeQuantile` on every parameter, grouped as
+    :func:`~tscompress.quantize.quantile_quantize` groups them). At the end the latent weights are
+    dropped: ``model`` holds the quantized values of the epoch chosen on validation."""
+    targets = [(module, local, per_filter(module, p)) for _, module, local, p in named_quantizable(model)]
+    for module, local, per_row in targets:
+        parametrize.register_parametrization(module, local, FakeQuantile(bits, per_row))
+    try:
+        return fit(model, splits, config, **kwargs)
+    finally:
+        for module, local, _ in targets:
+            parametrize.remove_parametrizations(module, local, leave_parametrized=True)
