@@ -104,14 +104,17 @@ def test_pipeline_sources_take_saved_models_of_the_listed_chapters_and_settings(
     rows = [
         {"id": "a", "chapter": "01_sparsification", "setting": "50%", "model_file": "variants/a.pt"},
         {"id": "b", "chapter": "01_sparsification", "setting": "90%", "model_file": "variants/b.pt"},
+        {"id": "s", "chapter": "01_sparsification", "setting": "50%", "model_file": "variants/s.pt",
+         "method": "sparse_lowrank"},
         {"id": "c", "chapter": "01_sparsification", "setting": "50%", "model_file": ""},
         {"id": "d", "chapter": "02_distillation", "setting": "alpha=0.5", "model_file": "variants/d.pt"},
         {"id": "e", "chapter": "03_quantization", "setting": "int4", "model_file": "variants/e.pt"},
     ]
     table = _table(rows)
-    assert compare.pipeline_sources(table)["id"].tolist() == ["a", "b", "d"]
     only = compare.pipeline_sources(table, settings={"01_sparsification": ["50%"]})
-    assert only["id"].tolist() == ["a", "d"]
+    assert only["id"].tolist() == ["a", "s", "d"]
+    assert compare.pipeline_sources(table)["id"].tolist() == ["a", "b", "s", "d"]
+    assert compare.pipeline_sources(table, skip_methods=["sparse_lowrank"])["id"].tolist() == ["a", "b", "d"]
 
 
 def test_smoke_comparison_keeps_every_variant_and_real_file_sizes(smoke_results):

@@ -231,11 +231,14 @@ PIPELINE_CHAPTERS = ("01_sparsification", "02_distillation")
 
 
 def pipeline_sources(table: pd.DataFrame, chapters: Sequence[str] = PIPELINE_CHAPTERS,
-                     settings: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+                     settings: Mapping[str, Sequence[str]] | None = None,
+                     skip_methods: Sequence[str] = ()) -> pd.DataFrame:
     """The saved variants that the combined pipelines start from: every variant of ``chapters`` with
-    a saved model, or, for a chapter named in ``settings``, only those whose setting is listed."""
+    a saved model, or, for a chapter named in ``settings``, only those whose setting is listed;
+    variants of ``skip_methods`` are left out."""
     settings = settings or {}
-    keep = table["chapter"].isin(chapters) & table["model_file"].fillna("").astype(str).ne("")
+    keep = (table["chapter"].isin(chapters) & table["model_file"].fillna("").astype(str).ne("")
+            & ~table["method"].isin(list(skip_methods)))
     rows = table[keep]
     for chapter, allowed in settings.items():
         rows = rows[(rows["chapter"] != chapter) | rows["setting"].astype(str).isin([str(a) for a in allowed])]

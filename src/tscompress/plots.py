@@ -135,16 +135,20 @@ def _style() -> None:
 
 
 def training_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], lang: str = "en",
-                    best_epochs: Mapping[str, int] | None = None) -> plt.Figure:
-    """Loss (top row) and accuracy (bottom row) per epoch, one column per model; the selected
-    (best validation) epoch marked with a vertical line."""
+                    best_epochs: Mapping[str, int] | None = None, max_cols: int = 3) -> plt.Figure:
+    """Loss (upper row) and accuracy (lower row) per epoch, one column per model, at most
+    ``max_cols`` models side by side (more wrap into further row pairs); the selected (best
+    validation) epoch marked with a vertical line."""
     _style()
     names = list(histories)
-    fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names), 5.4), squeeze=False, sharex="col")
-    for j, name in enumerate(names):
+    cols = max(1, min(len(names), max_cols))
+    blocks = -(-len(names) // cols)
+    fig, axes = plt.subplots(2 * blocks, cols, figsize=(3.6 * cols, 5.4 * blocks), squeeze=False)
+    for k, name in enumerate(names):
+        b, j = divmod(k, cols)
         h = pd.DataFrame(histories[name])
         for i, (metric, ylabel) in enumerate((("loss", "loss"), ("accuracy", "accuracy"))):
-            ax = axes[i, j]
+            ax = axes[2 * b + i, j]
             ax.plot(h["epoch"], h[f"train_{metric}"], marker="o", ms=3, label=label("train", lang))
             ax.plot(h["epoch"], h[f"val_{metric}"], marker="s", ms=3, label=label("val", lang))
             if best_epochs and name in best_epochs:
@@ -155,7 +159,11 @@ def training_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], lang: 
                 ax.set_xlabel(label("epoch", lang))
             if j == 0:
                 ax.set_ylabel(label(ylabel, lang))
-        axes[0, j].legend(loc="best")
+        axes[2 * b, j].legend(loc="best")
+    for k in range(len(names), blocks * cols):  # empty places of the last row pair
+        b, j = divmod(k, cols)
+        axes[2 * b, j].set_visible(False)
+        axes[2 * b + 1, j].set_visible(False)
     fig.tight_layout()
     return fig
 
