@@ -1,10 +1,11 @@
 
 # %% [markdown]
-# # 01 · Sparsification: low-rank, gradient importance, magnitude
+# # 01 · Sparsification: low-rank, gradient importance, magnitude, sparse + low-rank
 #
-# Compresses the pretrained TimesNet of chapter 00 three ways — low-rank SVD factorization of every Conv2d and
-# Linear layer, removal of whole Inception kernel branches ranked by gradient importance, and magnitude pruning
-# with masks — to each fraction of the profile, fine-tunes every compressed model with the epoch chosen on
+# Compresses the pretrained TimesNet of chapter 00 four ways — low-rank SVD factorization of every Conv2d and
+# Linear layer, removal of whole Inception kernel branches ranked by gradient importance, magnitude pruning
+# with masks (the study's three), and sparse + low-rank `W ≈ UV + S` at the same budgets — to each fraction of the
+# profile, fine-tunes every compressed model with the epoch chosen on
 # validation, and measures parameters, stored bytes, CPU latency and test accuracy. Writes the counterparts of the
 # study's Figures 1–3 and Tables 3–4 and the variants for the comparison chapter.
 
@@ -33,9 +34,12 @@ ch = chapter.start("01_sparsification", profile=profile, dataset=dataset, data_d
 run, prof = ch.run, ch.profile
 cfg = prof.sparsify
 compare_study = study.applies_to(dataset)
+mid = 0.5 if 0.5 in list(cfg.fractions) else cfg.fractions[0]  # the level the text discusses
 METHODS = {"lowrank": {"en": "low-rank (SVD)", "ru": "низкоранговое (SVD)"},
            "importance": {"en": "gradient importance", "ru": "по важности градиента"},
-           "magnitude": {"en": "magnitude", "ru": "по модулю весов"}}
+           "magnitude": {"en": "magnitude", "ru": "по модулю весов"},
+           "sparse_lowrank": {"en": "sparse + low-rank", "ru": "разреженное + низкоранговое"}}
+COLORS = {"lowrank": "C0", "importance": "C1", "magnitude": "C2", "sparse_lowrank": "C4"}  # C3: majority rate
 print(f"profile {prof.name}: {prof.description}; sparsify settings {cfg.to_dict()}; seeds {ch.seeds}")
 
 # %% [markdown]
@@ -111,9 +115,13 @@ for s in ch.seeds:
                     model, plan = sparsify.lowrank(pretrained, fraction)
                 elif method == "importance":
                     model, removed_names = sparsify.remove_kernels(pretrained, importances[s], fraction)
+                elif method == "sparse_lowrank":
+                    model, plan = sparsify.sparse_lowrank(pretrained, fraction, density=cfg.density)
                 else:
                     model = sparsify.magnitude_prune(pretrained, fraction)
             before = train.evaluate(model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+            # how far the compressed layers are from the pretrained ones (branch removal renames layers: not defined)
+            werr = np.nan if method == "importance" else sparsify.relative_weight_error(pretrained, model)
             train.set_seed(s)
             fit = train.fit(model, d, ch.train_config("sparsify", seed=s, desc=f"{method} {fraction:.0%}"))
             if method == "magnitude":
@@ -122,7 +130,8 @@ for s in ch.seeds:
                 removed = 1 - sum(int((m.weight != 0).sum()) + (m.bias.numel() if m.bias is not None else 0)
                                   for _, m in sparsify.target_layers(model)) / total
             else:
-                stored = variants.dense_bytes(model)
+                stored = (sparsify.sparse_lowrank_bytes(model) if method == "sparse_lowrank"
+                          else variants.dense_bytes(model))
                 removed = 1 - sparsify.target_params(model) / total
             ev = train.evaluate(model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
             timed_models[(method, fraction)] = model
@@ -131,7 +140,7 @@ for s in ch.seeds:
             correct[(method, fraction, s)] = ev.correct
             rows.append({"method": method, "fraction": fraction, "seed": s, "removed": removed,
                          "params": models.count_parameters(model), "params_nonzero": variants.count_nonzero(model),
-                         "stored_bytes": stored, "acc_before": before.accuracy,
+                         "stored_bytes": stored, "weight_error": werr, "acc_before": before.accuracy,
                          "bacc_before": before.balanced_accuracy, "best_epoch": fit.best_epoch,
                          "train_seconds": fit.seconds, **ev.summary("test_")})
             log.add(method=method, setting=f"{fraction:.0%}", evaluation=ev, base="TimesNet", seed=s, model=model,
@@ -147,7 +156,7 @@ for s in ch.seeds:
 log.save()
 results = pd.DataFrame(rows)
 run.save_table(results, "sparsify")
-results[["method", "fraction", "seed", "removed", "params_nonzero", "stored_bytes", "latency_b1_rel", "acc_before",
+results[["method", "fraction", "seed", "removed", "params_nonzero", "stored_bytes", "weight_error", "latency_b1_rel", "acc_before",
          "test_accuracy", "test_balanced_accuracy"]]
 
 # %% [markdown]
@@ -188,28 +197,38 @@ def accuracy_figure(lang):
     import matplotlib.pyplot as plt
 
     plots._style()
-    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
     t = results[results["seed"] == ch.seeds[0]]
     base = t[t["method"] == "fp32"].iloc[0]
-    for i, method in enumerate(METHODS):
+    for method in METHODS:
         g = t[t["method"] == method].sort_values("removed")
         x = 100 * g["removed"]
         ax.errorbar(x, g["test_accuracy"], yerr=[g["test_accuracy"] - g["test_accuracy_lo"],
                                                  g["test_accuracy_hi"] - g["test_accuracy"]],
-                    fmt="o-", ms=4, capsize=2, lw=1, color=f"C{i}", label=METHODS[method][lang])
-        ax.plot(x, g["acc_before"], "s:", ms=3, lw=0.8, color=f"C{i}", alpha=0.6)
-        ax.plot(x, g["test_balanced_accuracy"], "x", ms=5, color=f"C{i}")
+                    fmt="o-", ms=4, capsize=2, lw=1, color=COLORS[method], label=METHODS[method][lang])
+        ax.plot(x, g["acc_before"], "s:", ms=3, lw=0.8, color=COLORS[method], alpha=0.6)
+        ax.plot(x, g["test_balanced_accuracy"], "x", ms=5, color=COLORS[method])
     ax.axhline(base["test_accuracy"], color="grey", lw=1, ls="--", label="fp32")
     ax.axhline(base["test_majority_rate"], color="C3", lw=1, ls=":", label=plots.label("majority", lang))
     ax.set_xlabel(plots.label("sp_removed_pct", lang))
     ax.set_ylabel(plots.label("accuracy", lang))
     ax.set_title(plots.label("sp_fig_title", lang), fontsize=9)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
     return fig
 
 
 run.save_figures(accuracy_figure, "fig_accuracy")
-run.save_figures(lambda lang: plots.training_curves({k: v for k, v in list(histories.items())[:6]}, lang), "fig_finetune")
+at_mid = {k: v for k, v in histories.items() if k.endswith(f" {mid:.0%}") or f" {mid:.0%} (seed " in k}
+
+
+def finetune_figure(lang):
+    def name(key):  # the histories are keyed by the English method name
+        m = next(m for m in METHODS if key.startswith(METHODS[m]["en"] + " "))
+        return METHODS[m][lang] + key[len(METHODS[m]["en"]):]
+    return plots.training_curves({name(k): v for k, v in at_mid.items()}, lang, max_cols=4)
+
+
+run.save_figures(finetune_figure, "fig_finetune")
 
 # %% [markdown]
 # ## Numbers for the text
@@ -253,8 +272,20 @@ for lang in plots.LANGS:
                                         f"apart from the majority-class rate",
                                   "ru": f"{len(near)} из {len(s0)} моделей (включая несжатую) неотличимы от доли "
                                         f"мажоритарного класса"}[lang])
-mid = 0.5 if 0.5 in list(cfg.fractions) else cfg.fractions[0]  # the level the text discusses
+slr_parts = {"en": [], "ru": []}
+for fraction in cfg.fractions:  # sparse + low-rank against plain low-rank at the same budget, same cases
+    a = s0[(s0["method"] == "sparse_lowrank") & (s0["fraction"] == fraction)].iloc[0]
+    b = s0[(s0["method"] == "lowrank") & (s0["fraction"] == fraction)].iloc[0]
+    res = mcnemar(correct[("sparse_lowrank", fraction, ch.seeds[0])], correct[("lowrank", fraction, ch.seeds[0])])
+    slr_parts["en"].append(f"{fraction:.0%}: weight error {a.weight_error:.2f} vs {b.weight_error:.2f}, accuracy "
+                           f"{plots.fmt_acc(a.test_accuracy)} vs {plots.fmt_acc(b.test_accuracy)} (p = {res.p_value:.2f})")
+    slr_parts["ru"].append(f"{fraction:.0%}: ошибка весов {a.weight_error:.2f} против {b.weight_error:.2f}, точность "
+                           f"{plots.fmt_acc(a.test_accuracy)} против {plots.fmt_acc(b.test_accuracy)} "
+                           f"(p = {res.p_value:.2f})")
+for lang in plots.LANGS:
+    run.glue(f"slr_vs_lowrank_{lang}", "; ".join(slr_parts[lang]))
 run.glue("mid", f"{mid:.0%}")
+run.glue("density", f"{100 * cfg.density:g}")
 run.glue("base_kib", f"{base.stored_bytes / 1024:,.0f}")
 for method in METHODS:
     r = s0[(s0["method"] == method) & (s0["fraction"] == mid)].iloc[0]

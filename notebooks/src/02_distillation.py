@@ -138,16 +138,20 @@ def test_figure(method, lang):
 
     plots._style()
     fig, ax = plt.subplots(figsize=(6.8, 3.6))
-    t = runs[(runs["method"] == method) & (runs["seed"] == ch.seeds[0])]
+    t = runs[runs["method"] == method]
     names = list(dict.fromkeys(t["setting"]))
     x = np.arange(len(names))
     for i, student in enumerate(cfg.students):
-        g = t[t["student"] == student].set_index("setting").loc[names]
+        per = t[t["student"] == student].groupby("setting")
+        g = per.agg(acc=("test_accuracy", "mean"), bacc=("test_balanced_accuracy", "mean"),
+                    lo=("test_accuracy", "min"), hi=("test_accuracy", "max"),
+                    ci_lo=("test_accuracy_lo", "first"), ci_hi=("test_accuracy_hi", "first")).loc[names]
+        if len(ch.seeds) == 1:  # one seed: its 95% bootstrap interval; several: the spread over seeds
+            g["lo"], g["hi"] = g["ci_lo"], g["ci_hi"]
         off = (i - 0.5) * 0.15
-        ax.errorbar(x + off, g["test_accuracy"], yerr=[g["test_accuracy"] - g["test_accuracy_lo"],
-                                                       g["test_accuracy_hi"] - g["test_accuracy"]],
+        ax.errorbar(x + off, g["acc"], yerr=[g["acc"] - g["lo"], g["hi"] - g["acc"]],
                     fmt="o-", ms=4, capsize=2, lw=1, color=f"C{i}", label=student)
-        ax.plot(x + off, g["test_balanced_accuracy"], "x:", ms=5, lw=0.8, color=f"C{i}")
+        ax.plot(x + off, g["bacc"], "x:", ms=5, lw=0.8, color=f"C{i}")
     ax.axhline(t["test_majority_rate"].iloc[0], color="C3", lw=1, ls=":", label=plots.label("majority", lang))
     ax.axhline(teachers[ch.seeds[0]][1].accuracy, color="grey", lw=1, ls="--", label=plots.label("kd_teacher", lang))
     ax.set_xticks(x, names, fontsize=8)

@@ -31,6 +31,10 @@ ch = chapter.start("03_quantization", profile=profile, dataset=dataset, data_dir
                    parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
 run, prof = ch.run, ch.profile
 cfg = prof.quantize
+if not set(cfg.finetune_bits) <= set(cfg.ptq_bits):
+    from tscompress.errors import ConfigError
+
+    raise ConfigError(f"quantize.finetune_bits {list(cfg.finetune_bits)} must be among ptq_bits {list(cfg.ptq_bits)}")
 compare_study = study.applies_to(dataset)
 MIB = 2**20
 METHOD_NAMES = {"quantile": {"en": "quantile (study)", "ru": "квантильное (исследование)"},
@@ -46,10 +50,11 @@ print(f"profile {prof.name}: {prof.description}; quantize settings {cfg.to_dict(
 # quantized model is saved to a bit-packed file, loaded back, and tested.
 
 # %%
-rows, log, correct = [], variants.VariantLog(run), {}
+rows, log, correct, pretrained_by_seed = [], variants.VariantLog(run), {}, {}
 for s in ch.seeds:
     d = ch.data(s)
     pretrained, extra = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{s}.pt"))
+    pretrained_by_seed[s] = pretrained
     ev = train.evaluate(pretrained, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
     fp32_bytes = variants.dense_bytes(pretrained)
     rows.append({"method": "fp32", "bits": 32, "seed": s, "accounted_bytes": fp32_bytes, "file_bytes": np.nan,
@@ -72,6 +77,39 @@ for s in ch.seeds:
 ptq = pd.DataFrame(rows)
 run.save_table(ptq, "ptq")
 ptq[["method", "bits", "seed", "accounted_bytes", "file_bytes", "test_accuracy", "test_balanced_accuracy"]]
+
+# %% [markdown]
+# ## Fine-tuning after PTQ: move the codes of the weights with the largest gradient
+# PV-tuning's V step (`quantize.code_finetune`): at every step the share `finetune_fraction` of all weights with the
+# largest loss gradient moves one code value against the gradient, in its own group's codebook; codebooks and block
+# constants stay as the quantizer made them, so format and file size do not change. Epoch chosen on validation.
+
+# %%
+ft_rows = []
+for s in ch.seeds:
+    d = ch.data(s)
+    n_weights = sum(p.numel() for p in pretrained_by_seed[s].parameters())
+    for method in ("quantile", "uniform", "nf"):
+        for bits in cfg.finetune_bits:
+            qm = quantize.quantize(pretrained_by_seed[s], method, bits)
+            size_before = qm.nbytes()
+            config = ch.train_config("quantize", seed=s, epochs=cfg.finetune_epochs, desc=f"{method} int{bits} codes")
+            with run.timed(f"codes_{method}{bits}_seed{s}"):
+                fit, moved = quantize.code_finetune(qm, d, config, fraction=cfg.finetune_fraction)
+            assert qm.nbytes() == size_before  # same format, same size
+            path = qm.save(run.path(f"codes/{method}_int{bits}_seed{s}.tsq"))
+            ev = train.evaluate(quantize.load_quantized(path), d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+            correct[(f"{method}+codes", bits, s)] = ev.correct
+            ft_rows.append({"method": method, "bits": bits, "seed": s, "moved": moved, "moved_share": moved / n_weights,
+                            "best_epoch": fit.best_epoch, "train_seconds": fit.seconds, "file_bytes": path.stat().st_size,
+                            **ev.summary("test_")})
+            log.add(method=f"{method}+codes", setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=qm,
+                    stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=False, case_index=d.test.index)
+            print(f"{method} int{bits} seed {s}: {moved} code moves ({moved / n_weights:.1%} of the weights), "
+                  f"best epoch {fit.best_epoch}; {ev.describe()}")
+ft = pd.DataFrame(ft_rows)
+run.save_table(ft, "code_finetune")
+ft[["method", "bits", "seed", "moved_share", "best_epoch", "train_seconds", "test_accuracy", "test_balanced_accuracy"]]
 
 # %% [markdown]
 # ## Table 5: TimesNet fp32 / int8 / int4
@@ -108,21 +146,26 @@ def bits_figure(lang):
     import matplotlib.pyplot as plt
 
     plots._style()
-    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
     s0 = ptq[ptq["seed"] == ch.seeds[0]]
     base = s0[s0["method"] == "fp32"].iloc[0]
+    f0 = ft[ft["seed"] == ch.seeds[0]]
+    after = {"en": "after code fine-tuning", "ru": "после дообучения кодов"}[lang]
     for i, method in enumerate(["quantile", "uniform", "nf"]):
         g = s0[s0["method"] == method].sort_values("bits")
         ax.errorbar(g["bits"] + (i - 1) * 0.08, g["test_accuracy"],
                     yerr=[g["test_accuracy"] - g["test_accuracy_lo"], g["test_accuracy_hi"] - g["test_accuracy"]],
                     fmt="o-", ms=4, capsize=2, lw=1, label=METHOD_NAMES[method][lang], color=f"C{i}")
         ax.plot(g["bits"] + (i - 1) * 0.08, g["test_balanced_accuracy"], "x:", ms=5, lw=0.8, color=f"C{i}")
+        h = f0[f0["method"] == method].sort_values("bits")
+        ax.plot(h["bits"] + (i - 1) * 0.08 + 0.04, h["test_accuracy"], "D--", ms=4, lw=1, color=f"C{i}", mfc="white",
+                label=f"{METHOD_NAMES[method][lang]}, {after}")
     ax.axhline(base["test_accuracy"], color="grey", lw=1, ls="--", label=f"fp32 ({plots.fmt_acc(base['test_accuracy'])})")
     ax.axhline(base["test_majority_rate"], color="C3", lw=1, ls=":", label=plots.label("majority", lang))
     ax.set_xlabel(plots.label("q_bits", lang))
     ax.set_ylabel(plots.label("accuracy", lang))
     ax.set_xticks(sorted(set(s0["bits"]) - {32}))
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     ax.set_title(plots.label("q_bits_title", lang), fontsize=10)
     return fig
 
@@ -137,17 +180,20 @@ run.save_figures(bits_figure, "fig_bits")
 
 # %%
 histories, best, trained, qat_rows = {}, {}, {}, []
+# (training label, bits, how): fp32, the study's QAT at each bit width, the classic STE at each bit width
+RUNS = ([("fp32", None, quantize.qat_fit)] + [(f"int{b}", b, quantize.qat_fit) for b in cfg.qat_bits]
+        + [(f"STE int{b}", b, quantize.ste_fit) for b in cfg.qat_bits])
 for s in ch.seeds:
     d = ch.data(s)
-    for bits in [None, *cfg.qat_bits]:
-        name = "fp32" if bits is None else f"QAT int{bits}"
+    for label, bits, how in RUNS:
+        name = label if bits is None or label.startswith("STE") else f"QAT {label}"
         key = name if len(ch.seeds) == 1 else f"{name} (seed {s})"
         train.set_seed(s)
         model = models.build_model("TimesNet", d.n_channels, d.seq_len, d.n_classes)
         with run.timed(f"train_{name}_seed{s}"):
-            fit = quantize.qat_fit(model, d, ch.train_config("quantize", seed=s, desc=name), bits=bits)
+            fit = how(model, d, ch.train_config("quantize", seed=s, desc=name), bits=bits)
         histories[key], best[key] = fit.history, fit.best_epoch
-        trained[(bits, s)] = (model, fit)
+        trained[(label, s)] = (model, fit, bits)
         print(f"{name} seed {s}: best epoch {fit.best_epoch}/{len(fit.history)}, {fit.seconds:.0f} s")
 run.save_figures(lambda lang: plots.training_curves(histories, lang, best), "fig_qat_curves")
 
@@ -157,23 +203,28 @@ run.save_figures(lambda lang: plots.training_curves(histories, lang, best), "fig
 # %%
 for s in ch.seeds:
     d = ch.data(s)
-    for bits, (model, fit) in [(b, v) for (b, ss), v in trained.items() if ss == s]:
-        training = "fp32" if bits is None else f"int{bits}"
+    for training, (model, fit, bits) in [(t, v) for (t, ss), v in trained.items() if ss == s]:
         for ptq_bits in [None, *cfg.qat_bits]:
             m = model if ptq_bits is None else quantize.quantile_quantize(model, ptq_bits)
             ev = train.evaluate(m, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
             qat_rows.append({"training": training, "ptq": "fp32" if ptq_bits is None else f"int{ptq_bits}", "seed": s,
                              "train_seconds": fit.seconds, "best_epoch": fit.best_epoch, **ev.summary("test_")})
-            if bits is not None and ptq_bits == bits:  # a QAT model is stored at its own bit width
-                path = m.save(run.path(f"qat/int{bits}_seed{s}.tsq"))
-                log.add(method="qat", setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=m,
+            if bits is not None and ptq_bits == bits:  # a QAT/STE model is stored at its own bit width
+                how = "ste" if training.startswith("STE") else "qat"
+                path = m.save(run.path(f"{how}/int{bits}_seed{s}.tsq"))
+                log.add(method=how, setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=m,
                         stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=True,
                         case_index=d.test.index)
 qat = pd.DataFrame(qat_rows)
 run.save_table(qat, "table6")
 log.save()
-trainings = ["fp32", *[f"int{b}" for b in cfg.qat_bits]]
+trainings = [label for label, _, _ in RUNS]
 ptqs = ["fp32", *[f"int{b}" for b in cfg.qat_bits]]
+
+
+def own_ptq(training):
+    """The PTQ row at a training's own bit width (fp32 for fp32 training)."""
+    return "fp32" if training == "fp32" else training.split()[-1]
 
 
 def table6(lang):
@@ -184,7 +235,7 @@ def table6(lang):
     for p in ptqs:
         row = {head: p}
         for t in trainings:
-            col = ("fp32" if t == "fp32" else f"QAT {t}")
+            col = t if t == "fp32" or t.startswith("STE") else f"QAT {t}"
             row[col] = f"{mean[(p, t)]:.3f} ({bacc[(p, t)]:.3f})"
             if compare_study and p in study.TABLE6 and t in study.TABLE6[p]:
                 row[col] += f" · {study.TABLE6[p][t]:.3f}"
@@ -237,7 +288,8 @@ for method in ("quantile", "uniform", "nf"):
 run.glue("lowest_bits", str(lowest))
 q = qat[qat["seed"] == ch.seeds[0]].set_index(["ptq", "training"])
 for t in trainings:
-    r = q.loc[(t if t != "fp32" else "fp32", t)]
+    r = q.loc[(own_ptq(t), t)]
+    t = t.replace(" ", "_").lower()  # glue keys: fp32, int8, int4, ste_int8, ste_int4
     run.glue(f"qat_{t}_acc", plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi))
     run.glue(f"qat_{t}_bacc", plots.fmt_acc(r.test_balanced_accuracy))
     run.glue(f"qat_{t}_epoch", f"{int(r.best_epoch)}")
@@ -245,8 +297,47 @@ for t in trainings:
     for lang in plots.LANGS:
         run.glue(f"qat_{t}_verdict_{lang}", report.majority_verdict(r, lang))
 run.glue("qat_epochs", str(cfg.epochs))
+# the study's variant against the classic STE at each bit width: training loss at the selected epoch, wall time
+seed0_fits = {t: trained[(t, ch.seeds[0])][1] for t in trainings}
+
+
+def fit_loss(t):
+    f = seed0_fits[t]
+    return f.history[f.best_epoch - 1]["train_loss"]
+
+
+for lang in plots.LANGS:
+    parts = []
+    for b in cfg.qat_bits:
+        v, e = f"int{b}", f"STE int{b}"
+        parts.append({"en": f"at {b} bits the training loss at the selected epoch is {fit_loss(v):.2f} for the variant "
+                            f"and {fit_loss(e):.2f} for the STE ({seed0_fits[v].seconds:.0f} s against "
+                            f"{seed0_fits[e].seconds:.0f} s)",
+                      "ru": f"на {b} битах функция потерь на обучении в выбранную эпоху — {fit_loss(v):.2f} у варианта "
+                            f"и {fit_loss(e):.2f} у STE ({seed0_fits[v].seconds:.0f} с против "
+                            f"{seed0_fits[e].seconds:.0f} с)"}[lang])
+    tail = {"en": f"; trained normally: {fit_loss('fp32'):.2f}", "ru": f"; при обычном обучении — {fit_loss('fp32'):.2f}"}
+    run.glue(f"ste_vs_qat_{lang}", "; ".join(parts) + tail[lang])
+f0 = ft[ft["seed"] == ch.seeds[0]].set_index(["method", "bits"])
+run.glue("ft_fraction", f"{100 * cfg.finetune_fraction:g}")
+run.glue("ft_epochs", str(cfg.finetune_epochs))
+run.glue("ft_bits", ", ".join(str(b) for b in cfg.finetune_bits))
+for lang in plots.LANGS:
+    parts, n_sig = [], 0
+    for (method, bits), r in f0.iterrows():
+        before = s0.loc[(method, bits)]
+        res = mcnemar(correct[(f"{method}+codes", bits, ch.seeds[0])], correct[(method, bits, ch.seeds[0])])
+        n_sig += res.significant
+        parts.append(f"{METHOD_NAMES[method][lang]} int{bits}: {plots.fmt_acc(before.test_accuracy)} → "
+                     f"{plots.fmt_acc(r.test_accuracy)} (p = {res.p_value:.2f})")
+    run.glue(f"ft_results_{lang}", "; ".join(parts))
+    run.glue(f"ft_sig_{lang}", {"en": f"{n_sig} of {len(parts)} changes are significant at p < 0.05",
+                                "ru": f"значимы при p < 0,05 {n_sig} из {len(parts)} изменений"}[lang])
+run.glue("ft_moved", f"{100 * f0['moved_share'].mean():.1f}")
+run.glue("ft_seconds", f"{f0['train_seconds'].mean():.0f}")
 
 # %%
 ch.finish(summary=[f"quantile int{b}: test accuracy {s0.loc[('quantile', b)].test_accuracy:.3f}, "
                    f"file {s0.loc[('quantile', b)].file_bytes / MIB:.4f} MiB" for b in (8, 4) if ("quantile", b) in s0.index]
-          + [f"QAT {t}: test accuracy {q.loc[(t, t)].test_accuracy:.3f}" for t in trainings])
+          + [f"{t if t.startswith('STE') else 'QAT ' + t}: test accuracy {q.loc[(own_ptq(t), t)].test_accuracy:.3f}"
+             for t in trainings])
