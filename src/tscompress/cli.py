@@ -94,12 +94,13 @@ def _chapter_params(args) -> dict:
 
 
 def cmd_run(args) -> int:
-    from .runner import root_or_error, run_chapter
+    from .runner import resolve_chapter, root_or_error, run_chapter
 
     root = root_or_error()
+    chapter = resolve_chapter(args.chapter, root)  # an unknown chapter fails before anything is printed
     results = _results_dir(root, args)
     t0 = time.perf_counter()
-    print(f"tscompress: running {args.chapter} (profile {args.profile}) into {results}", flush=True)
+    print(f"tscompress: running {chapter} (profile {args.profile}) into {results}", flush=True)
     outcome = run_chapter(args.chapter, _chapter_params(args), results, force=args.force,
                           progress=not args.quiet, root=root)
     how = "unchanged since its last run; kept" if outcome.status == "cached" else f"ran in {outcome.seconds:.0f} s"
