@@ -284,6 +284,9 @@ for fraction in cfg.fractions:  # sparse + low-rank against plain low-rank at th
                            f"(p = {res.p_value:.2f})")
 for lang in plots.LANGS:
     run.glue(f"slr_vs_lowrank_{lang}", "; ".join(slr_parts[lang]))
+for lang in plots.LANGS:  # the study's own 50% gap, gradient importance against low-rank, after fine-tuning
+    run.glue(f"study_gap_{lang}", study.gap_text(study.TABLE34[0.5]["importance"][2], study.TABLE34[0.5]["lowrank"][2], lang)
+             if compare_study else {"en": "not available for this dataset", "ru": "нет для этого набора данных"}[lang])
 run.glue("mid", f"{mid:.0%}")
 run.glue("density", f"{100 * cfg.density:g}")
 run.glue("base_kib", f"{base.stored_bytes / 1024:,.0f}")

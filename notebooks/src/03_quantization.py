@@ -286,6 +286,10 @@ for method in ("quantile", "uniform", "nf"):
     run.glue(f"{method}_low_acc", plots.fmt_acc(r.test_accuracy))
     run.glue(f"{method}_low_bacc", plots.fmt_acc(r.test_balanced_accuracy))
 run.glue("lowest_bits", str(lowest))
+for lang in plots.LANGS:  # the study's own fp32 -> int4 drop
+    run.glue(f"study_drop_{lang}", study.gap_text(study.TABLE5["fp32"]["accuracy"], study.TABLE5["int4"]["accuracy"], lang,
+                                                  arrow=True)
+             if compare_study else {"en": "not available for this dataset", "ru": "нет для этого набора данных"}[lang])
 q = qat[qat["seed"] == ch.seeds[0]].set_index(["ptq", "training"])
 for t in trainings:
     r = q.loc[(own_ptq(t), t)]

@@ -50,3 +50,21 @@ TABLE34 = {
     0.5: {"lowrank": (48.9, 0.736, 0.766), "importance": (52.0, 0.761, 0.761), "magnitude": (49.7, 0.795, 0.800)},
     0.75: {"lowrank": (76.4, 0.766, 0.775), "importance": (74.4, 0.751, 0.761), "magnitude": (74.6, 0.805, 0.810)},
 }
+
+
+def cases(a: float, b: float) -> int:
+    """How many of the study's test cases separate two of its accuracies."""
+    return round(abs(a - b) * TEST_CASES)
+
+
+def gap_text(a: float, b: float, lang: str, arrow: bool = False) -> str:
+    """``"0.761 vs 0.766, one case of 205"`` (or ``→`` with ``arrow``) in ``lang`` — the study's own
+    numbers, quoted with how many of its test cases they differ by."""
+    n = cases(a, b)
+    if lang == "ru":
+        sep = " → " if arrow else " против "
+        fmt = lambda v: f"{v:.3f}".replace(".", ",")
+        unit = "пример" if n % 10 == 1 and n % 100 != 11 else ("примера" if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14) else "примеров")
+        return f"{fmt(a)}{sep}{fmt(b)}, {n} {unit} из {TEST_CASES}"
+    unit = "case" if n == 1 else "cases"
+    return f"{a:.3f}{' → ' if arrow else ' vs '}{b:.3f}, {n} {unit} of {TEST_CASES}"
