@@ -78,6 +78,8 @@ class CodeStep(torch.optim.Optimizer):
                 continue
             g = p.grad.detach().reshape(-1).cpu()
             selected = g.abs() >= threshold
+            if not bool(selected.any()):  # nothing of this parameter moves: no re-decoding needed
+                continue
             codes = qt.codes.reshape(-1).long()
             moved = (codes - torch.sign(g).long() * selected.long()).clamp(0, max_codes(qt))
             self.moved += int((moved != codes).sum())

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import set_submodule
+from .common import set_submodule, target_layers
 from .lowrank import LowRankPlan, plan_ranks, sparse_count
 
 __all__ = ["SparseLowRank", "sparse_lowrank", "sparse_lowrank_bytes", "dense_weight", "relative_weight_error"]
@@ -149,7 +149,7 @@ def relative_weight_error(original: nn.Module, compressed: nn.Module) -> float:
     """``sqrt(Σ‖W − Ŵ‖² / Σ‖W‖²)`` over the Conv2d/Linear layers of ``original`` against the dense
     weights the same-named layers of ``compressed`` apply (:func:`dense_weight`)."""
     num = den = 0.0
-    for name, m in [(n, m) for n, m in original.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]:
+    for name, m in target_layers(original):
         w = m.weight.detach().double()
         w_hat = dense_weight(compressed.get_submodule(name)).double().reshape(w.shape)
         num += float(((w - w_hat) ** 2).sum())
