@@ -25,6 +25,9 @@ def test_run_models_chapter_smoke(smoke_results):
     assert "manifest:" in proc.stdout and "table1.csv" in proc.stdout
     assert "95% CI" in proc.stdout and "majority rate" in proc.stdout and "n=" in proc.stdout
     assert not list(results.glob(".tmp-*"))
+    # the kernel's own start-up and shutdown chatter goes to a log beside the results, not the terminal
+    assert (out / "kernel.log").is_file()
+    assert "IPKernelApp" not in proc.stderr, proc.stderr
 
 
 def test_rerun_is_skipped_when_nothing_changed(smoke_results):
@@ -83,6 +86,7 @@ def test_corrupt_data_fails_cleanly_and_keeps_previous_results(smoke_results, tm
     assert "failed in cell" in line
     assert (copy / "00_models" / "table1.csv").read_bytes() == before  # earlier results intact
     assert (copy / ".failed" / "00_models.ipynb").is_file()
+    assert (copy / ".failed" / "00_models.kernel.log").is_file()
     assert not list(copy.glob(".tmp-*"))
 
 

@@ -169,6 +169,24 @@ def check_common(params: Mapping[str, Any], defaults: Mapping[str, Any], chapter
             raise ConfigError(f"chapter {chapter}: {error}")
 
 
+def _kernel_manager_logging_to(log):
+    """A kernel manager class whose kernels write their own stdout/stderr to the open file ``log``.
+
+    A kernel inherits the terminal otherwise: ipykernel's start-up warnings and libzmq's assertion
+    messages at shutdown would land between the command's own lines (and break its one-line
+    errors). jupyter_client documents ``_async_launch_kernel`` as the place to override.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _LoggedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.setdefault("stdout", log)
+            kw.setdefault("stderr", log)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return _LoggedKernelManager
+
+
 def _hash_update_file(h: "hashlib._Hash", path: Path) -> None:
     h.update(str(path.name).encode())
     h.update(path.read_bytes())
@@ -255,24 +273,29 @@ def run_chapter(
     tmp.mkdir(parents=True)
     params["out_dir"] = str(tmp)
     executed = tmp / f"{chapter}.ipynb"
+    kernel_log = tmp / "kernel.log"
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(executed),
-            parameters=params,
-            kernel_name="python3",
-            progress_bar=progress,
-            cwd=str(root),
-            log_output=False,
-            stdout_file=None,
-        )
+        with open(kernel_log, "wb") as log:
+            pm.execute_notebook(
+                str(notebook),
+                str(executed),
+                parameters=params,
+                kernel_name="python3",
+                progress_bar=progress,
+                cwd=str(root),
+                log_output=False,
+                stdout_file=None,
+                kernel_manager_class=_kernel_manager_logging_to(log),
+            )
     except PapermillExecutionError as exc:
         failed = results_dir / ".failed"
         failed.mkdir(exist_ok=True)
         kept = failed / f"{chapter}.ipynb"
         with contextlib.suppress(OSError):
             shutil.copyfile(executed, kept)
+        with contextlib.suppress(OSError):
+            shutil.copyfile(kernel_log, failed / f"{chapter}.kernel.log")
         shutil.rmtree(tmp, ignore_errors=True)
         evalue = str(exc.evalue).strip().splitlines()
         message = evalue[-1] if evalue else ""
