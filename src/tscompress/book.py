@@ -89,7 +89,8 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str) -> str:
         pts = f"{100 / n_test:.1f}" if n_test else "?"
         key = {"tslib": "warn_tslib", "cv": "warn_cv"}.get(protocol, "warn_resample")
         body = _t(key, lang, pts=pts, k=data.get("n_folds", "k"))
-        lines += [":::{warning} " + _t("warn_title", lang), body, ":::", ""]
+        # a titled admonition: {warning} takes no title, its argument would run into the body text
+        lines += [":::{admonition} " + _t("warn_title", lang), ":class: warning", "", body, ":::", ""]
     versions = ", ".join(f"{k} {env[k]}" for k in ("tscompress", "python", "torch", "aeon", "numpy") if env.get(k))
     commit = git.get("commit") or "—"
     if git.get("dirty"):
