@@ -24,6 +24,30 @@ def test_atomic_write_leaves_no_temp_files_on_failure(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
 
 
+def test_atomic_writes_get_the_permissions_of_a_plain_open(tmp_path):
+    """mkstemp creates 0600 files; results, checkpoints and packed models must be readable like any file."""
+    import torch
+
+    from tscompress.models import build_model, save_checkpoint
+    from tscompress.quantize import quantile_quantize
+    from tscompress.quantize.storage import save_quantized
+
+    old = os.umask(0o022)
+    try:
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+        atomic_write_text(tmp_path / "a.txt", "a")
+        model = build_model("iTransformer", n_channels=3, seq_len=8, n_classes=2, d_model=8, d_ff=8, e_layers=1)
+        save_checkpoint(model, tmp_path / "m.pt")
+        save_quantized(quantile_quantize(model, 4), tmp_path / "m.tsq")
+    finally:
+        os.umask(old)
+    want = plain.stat().st_mode & 0o777
+    for name in ("a.txt", "m.pt", "m.tsq"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == want, name
+    assert torch.load(tmp_path / "m.pt", weights_only=False)["hparams"]["n_channels"] == 3
+
+
 def test_to_jsonable_handles_numpy_and_nan(tmp_path):
     obj = {"a": np.float32(0.5), "b": np.int64(3), "c": np.array([1, 2]), "d": float("nan"), "e": (1, 2)}
     assert to_jsonable(obj) == {"a": 0.5, "b": 3, "c": [1, 2], "d": None, "e": [1, 2]}

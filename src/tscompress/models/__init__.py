@@ -19,7 +19,6 @@ Public API: :func:`build_model`, :data:`MODEL_NAMES`, :func:`save_checkpoint`,
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -91,21 +90,12 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike[str], extra: Any =
     hparams = getattr(model, "hparams", None)
     if not isinstance(hparams, dict):
         raise TypeError("save_checkpoint needs a model built by build_model (it has no hparams dict)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ..results import atomic_open
+
     payload = {"hparams": dict(hparams), "state_dict": model.state_dict(), "extra": extra}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_open(path) as fh:
+        torch.save(payload, fh)
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> tuple[TSClassifier, Any]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -109,19 +108,13 @@ def save_quantized(qm: QuantizedModel, path: str | os.PathLike[str]) -> Path:
     header = json.dumps({"hparams": _jsonable(hparams), "method": qm.method, "bits": qm.bits,
                          "quantized": entries, "float": floats}, separators=(",", ":")).encode()
     header = zlib.compress(header, 9)
+    from ..results import atomic_open
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(MAGIC + bytes([VERSION]) + struct.pack("<I", len(header)) + header)
-            for blob in blobs:
-                fh.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path) as fh:
+        fh.write(MAGIC + bytes([VERSION]) + struct.pack("<I", len(header)) + header)
+        for blob in blobs:
+            fh.write(blob)
     return path
 
 
