@@ -59,3 +59,16 @@ def test_russian_plurals_and_pairwise_text():
     b = np.array([0, 1, 0, 0], bool)
     assert "2 примера верно только у A, 0 — только у B" in pairwise_text({"A": a, "B": b}, "ru")
     assert "2 cases only A got right, 0 only B" in pairwise_text({"A": a, "B": b}, "en")
+
+
+def test_selection_text_says_when_validation_does_not_choose():
+    from tscompress.report import selection_text
+
+    assert "all 3 settings tie" in selection_text({"a": 0.69, "b": 0.69, "c": 0.69}, "en")
+    assert "все 3 настройки совпадают" in selection_text({"a": 0.69, "b": 0.69, "c": 0.69}, "ru")
+    two = selection_text({"a": 0.6, "b": 0.7, "c": 0.7}, "en")
+    assert two.startswith("2 of 3 settings tie") and "0.700" in two
+    one = selection_text({"a": 0.6, "b": 0.75, "c": 0.7}, "en")
+    assert "0.750" in one and "0.700" in one and "tie" not in one
+    assert "only setting" in selection_text({"a": 0.5}, "en")
+    assert selection_text({}, "en") == ""

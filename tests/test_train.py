@@ -138,3 +138,40 @@ def test_fit_improves_over_chance_on_basicmotions():
     ev = evaluate(model, ds.test, device="cpu")
     assert ev.n == len(ds.test)
     assert ev.accuracy > 0.5 > 1 / ds.n_classes  # four balanced classes: chance is 0.25
+
+
+def test_cross_validation_tests_every_case_once_and_pools_the_folds():
+    from tscompress.data import load_dataset
+    from tscompress.train import cross_validate, evaluate_logits
+
+    folds = [load_dataset("BasicMotions", protocol="cv", fold=k, n_folds=4, seed=0) for k in range(4)]
+    n = len(folds[0].train) + len(folds[0].val) + len(folds[0].test)
+    built = []
+
+    def build(d):
+        built.append(d)
+        return nn.Sequential(nn.Flatten(), nn.Linear(d.seq_len * d.n_channels, d.n_classes))
+
+    cv = cross_validate(build, folds, _cfg(epochs=2), n_boot=100)
+    assert len(built) == 4 and len(cv.fits) == 4 and len(cv.folds) == 4
+    # every labelled case exactly once, in case order, with its own label
+    assert cv.pooled.n == n and np.array_equal(cv.case_index, np.arange(n))
+    labels = {int(i): int(y) for d in folds for i, y in zip(d.test.index, d.test.y)}
+    assert cv.pooled.labels.tolist() == [labels[i] for i in range(n)]
+    # pooled accuracy = the folds' accuracies weighted by their sizes
+    weighted = sum(f.accuracy * f.n for f in cv.folds) / n
+    assert cv.pooled.accuracy == pytest.approx(weighted)
+    assert cv.pooled.accuracy_ci[0] <= cv.pooled.accuracy <= cv.pooled.accuracy_ci[1]
+    # evaluate_logits is evaluate without the model
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    ev = evaluate_logits(logits, torch.tensor([0, 1, 1]), n_boot=50)
+    assert ev.accuracy == pytest.approx(2 / 3) and ev.loss == pytest.approx(F.cross_entropy(logits, torch.tensor([0, 1, 1])).item())
+
+
+def test_cross_validation_refuses_overlapping_test_parts():
+    from tscompress.train import cross_validate
+
+    splits = _splits()
+    splits.test.index = np.arange(16)
+    with pytest.raises(ConfigError, match="overlap"):
+        cross_validate(lambda d: Tiny(), [splits, splits], _cfg(epochs=1), n_boot=10)

@@ -219,6 +219,10 @@ for student in cfg.students:
     run.glue(f"{tag}_params", f"{int(g['params'].iloc[0]):,}")
     run.glue(f"{tag}_proj", f"{int(ofa['projector_params'].max()):,}" if len(ofa) else "0")
     run.glue(f"{tag}_kl_best", kl.iloc[0]["setting"])
+    for method, part in (("kl", g[g["method"] == "kl"]), ("ofa", g[g["method"] == "ofa"])):
+        choices = dict(zip(part["setting"], part["best_val_accuracy"]))  # grid order
+        for lang in plots.LANGS:
+            run.glue(f"{tag}_{method}_selection_{lang}", report.selection_text(choices, lang) or "—")
     run.glue(f"{tag}_kl_best_acc", plots.fmt_ci(kl.iloc[0].test_accuracy, kl.iloc[0].test_accuracy_lo,
                                                 kl.iloc[0].test_accuracy_hi))
     run.glue(f"{tag}_kl_best_bacc", plots.fmt_acc(kl.iloc[0].test_balanced_accuracy))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .data import Dataset, load_dataset, subsample
 from .errors import ConfigError
@@ -43,6 +43,18 @@ class Chapter:
                 ds = subsample(ds, max_train=d.max_train, max_eval=d.max_eval, seed=seed)
             self._data[seed] = ds
         return self._data[seed]
+
+    def folds(self, n_folds: int, seed: int | None = None) -> Iterator[Dataset]:
+        """The ``n_folds`` datasets of stratified k-fold cross-validation over all labelled cases
+        (protocol ``cv``; each with its own validation part), loaded one at a time."""
+        seed = self.seeds[0] if seed is None else seed
+        d = self.profile.data
+        for fold in range(n_folds):
+            ds = load_dataset(self.dataset_name, data_dir=self.data_dir, protocol="cv", seed=seed, fold=fold,
+                              n_folds=n_folds, val_fraction=d.val_fraction)
+            if d.max_train or d.max_eval:
+                ds = subsample(ds, max_train=d.max_train, max_eval=d.max_eval, seed=seed)
+            yield ds
 
     def train_config(self, section: str = "models", seed: int | None = None, **changes: Any) -> TrainConfig:
         """A :class:`TrainConfig` from a profile section's ``epochs``/``patience``/``batch_size``."""

@@ -6,6 +6,9 @@
 * ``full`` — the study's own settings (30 base epochs with patience 10, 10 fine-tuning epochs,
   the full grids) and three seeds; meant for a GPU.
 
+``models.cv_folds`` is the number of cross-validation folds over which the models chapter also
+evaluates the baselines (every labelled case tested once); below 2 skips that section.
+
 Every notebook takes ``profile`` plus explicit overrides (``-p models.epochs=5`` on the command
 line, or a notebook parameter), and records the resolved profile in its manifest.
 """
@@ -29,7 +32,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": 24, "max_eval": 12},
         "models": {"names": list(_ALL_MODELS), "epochs": 1, "patience": None, "batch_size": 16,
-                   "timing_repeats": 1},
+                   "timing_repeats": 1, "cv_folds": 2},
         "bootstrap": 200,
         "compare": {"latency_repeats": 2, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 1.0], "ofa_points": [[0.4, 0.3]], "T": 2.0, "gamma": 1.0, "epochs": 1, "patience": None, "batch_size": 16},
@@ -45,7 +48,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
-                   "timing_repeats": 3},
+                   "timing_repeats": 3, "cv_folds": 5},
         "bootstrap": 2000,
         "compare": {"latency_repeats": 5, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.5, 1.0], "ofa_points": [[0.5, 0.25], [0.25, 0.5]], "T": 2.0, "gamma": 1.0, "epochs": 10, "patience": None, "batch_size": 16},
@@ -61,7 +64,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "seeds": [0, 1, 2],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
-                   "timing_repeats": 5},
+                   "timing_repeats": 5, "cv_folds": 5},
         "bootstrap": 2000,
         "compare": {"latency_repeats": 30, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "ofa_points": [[0.2, 0.2], [0.4, 0.2], [0.2, 0.4], [0.6, 0.2], [0.2, 0.6]], "T": 2.0, "gamma": 1.0, "epochs": 30, "patience": 10, "batch_size": 16},

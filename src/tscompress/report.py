@@ -11,7 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["majority_verdict", "seeds_text"]
+__all__ = ["majority_verdict", "seeds_text", "pairwise_text", "selection_text", "ru_plural"]
 
 
 def majority_verdict(row: Mapping, lang: str) -> str:
@@ -82,3 +82,35 @@ def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
                 parts.append(f"{a} и {b}: {res.b} {cases} верно только у {a}, {res.c} — только у {b}, "
                              f"точный критерий Макнемара p = {res.p_value:.2f} — {verdict}")
     return "; ".join(parts) if parts else ""
+
+
+def selection_text(val_accuracies: Mapping[str, float], lang: str) -> str:
+    """How decisive a choice by validation accuracy was: ``val_accuracies`` maps each candidate
+    setting to its best validation accuracy, in grid order; the first of the highest is the choice.
+
+    A validation part of a few dozen cases often ties several settings (often at its own
+    majority-class rate); then the choice is the grid's order, not a finding, and the page says so.
+    """
+    names = list(val_accuracies)
+    if not names:
+        return ""
+    values = np.array([val_accuracies[n] for n in names], dtype=float)
+    best = values.max()
+    tied = [n for n, v in zip(names, values) if abs(v - best) <= 1e-9]
+    if len(names) == 1:
+        return {"en": f"the only setting run (validation accuracy {best:.3f})",
+                "ru": f"единственная запущенная настройка (точность на валидации {best:.3f})"}[lang]
+    if len(tied) == 1:
+        runner_up = np.sort(values)[-2]
+        return {"en": f"chosen by validation accuracy {best:.3f}, ahead of the next setting's {runner_up:.3f}",
+                "ru": f"выбрана по точности на валидации {best:.3f}, следующая настройка — {runner_up:.3f}"}[lang]
+    if len(tied) == len(names):
+        return {"en": f"all {len(names)} settings tie on validation at {best:.3f}, so this is simply the first of the "
+                      "grid — validation does not choose here",
+                "ru": f"все {len(names)} {ru_plural(len(names), 'настройка', 'настройки', 'настроек')} совпадают "
+                      f"на валидации ({best:.3f}), так что это просто первая "
+                      "настройка сетки — валидация здесь ничего не выбирает"}[lang]
+    return {"en": f"{len(tied)} of {len(names)} settings tie on validation at {best:.3f}; this is the first of them "
+                  "in the grid, not a finding",
+            "ru": f"{len(tied)} из {len(names)} настроек совпадают на валидации ({best:.3f}); это первая из них в "
+                  "сетке, а не находка"}[lang]

@@ -41,6 +41,9 @@ __all__ = [
     "Callback",
     "fit",
     "evaluate",
+    "evaluate_logits",
+    "cross_validate",
+    "CVResult",
     "predict_logits",
     "set_seed",
     "resolve_device",
@@ -237,7 +240,13 @@ def evaluate(
     """Evaluate on a split (anything with ``X`` and ``y``): loss, accuracy with a 95% bootstrap
     interval, balanced accuracy with its interval, and the split's majority-class rate."""
     logits = predict_logits(model, split.X, batch_size=batch_size, device=device)
-    y = split.y.cpu()
+    return evaluate_logits(logits, split.y, n_boot=n_boot, seed=seed)
+
+
+def evaluate_logits(logits: torch.Tensor, y: torch.Tensor, n_boot: int = 2000, seed: int = 0) -> EvalResult:
+    """:func:`evaluate` on logits already computed (for instance pooled over cross-validation folds)."""
+    logits = torch.as_tensor(logits).float().cpu()
+    y = torch.as_tensor(y).long().cpu()
     loss = float(F.cross_entropy(logits, y).item()) if len(y) else float("nan")
     labels = y.numpy()
     preds = logits.argmax(dim=1).numpy()
@@ -254,6 +263,60 @@ def evaluate(
         preds=preds,
         logits=logits.numpy(),
     )
+
+
+@dataclass
+class CVResult:
+    """Cross-validation: one fit per fold, and the test predictions of all folds pooled, so that
+    every case is tested exactly once (``pooled``; cases in ``case_index`` order)."""
+
+    pooled: EvalResult
+    folds: list[EvalResult]
+    fits: list[FitResult]
+    case_index: np.ndarray
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(f.seconds for f in self.fits))
+
+
+def cross_validate(
+    build: Callable[[Any], nn.Module],
+    folds: Iterable[Any],
+    config: TrainConfig | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> CVResult:
+    """Train a fresh model on each fold and pool the folds' test predictions.
+
+    Args:
+        build: ``build(dataset) -> model``, called once per fold (after seeding, so that the
+            initial weights of every fold repeat exactly).
+        folds: datasets with ``train``/``val``/``test`` splits whose test parts are disjoint, e.g.
+            ``load_dataset(..., protocol="cv", fold=k)`` for every ``k``.
+        config: the :class:`TrainConfig` of every fold (selection on each fold's own validation part).
+        n_boot, seed: bootstrap of the pooled intervals.
+    """
+    config = config or TrainConfig()
+    logits, labels, index, per_fold, fits = [], [], [], [], []
+    for dataset in folds:
+        set_seed(config.seed)
+        model = build(dataset)
+        fits.append(fit(model, dataset, config))
+        part = dataset.test
+        out = predict_logits(model, part.X, device=config.device)
+        per_fold.append(evaluate_logits(out, part.y, n_boot=n_boot, seed=seed))
+        logits.append(out)
+        labels.append(part.y.cpu())
+        index.append(np.asarray(part.index))
+    if not fits:
+        raise ConfigError("cross_validate needs at least one fold")
+    case_index = np.concatenate(index)
+    if len(np.unique(case_index)) != len(case_index):
+        raise ConfigError("cross_validate: the folds' test parts overlap; pooling would test a case twice")
+    order = np.argsort(case_index, kind="stable")
+    pooled = evaluate_logits(torch.cat(logits)[order], torch.cat(labels)[order], n_boot=n_boot, seed=seed)
+    return CVResult(pooled=pooled, folds=per_fold, fits=fits, case_index=case_index[order])
 
 
 def _better(acc: float, loss: float, best_acc: float, best_loss: float) -> bool:
