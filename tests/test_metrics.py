@@ -70,5 +70,7 @@ def test_selection_text_says_when_validation_does_not_choose():
     assert two.startswith("2 of 3 settings tie") and "0.700" in two
     one = selection_text({"a": 0.6, "b": 0.75, "c": 0.7}, "en")
     assert "0.750" in one and "0.700" in one and "tie" not in one
+    assert selection_text({"a": 0.7, "b": 0.7}, "en").startswith("both settings tie")
+    assert selection_text({"a": 0.7, "b": 0.7}, "ru").startswith("обе настройки совпадают")
     assert "only setting" in selection_text({"a": 0.5}, "en")
     assert selection_text({}, "en") == ""

@@ -105,11 +105,13 @@ def selection_text(val_accuracies: Mapping[str, float], lang: str) -> str:
         return {"en": f"chosen by validation accuracy {best:.3f}, ahead of the next setting's {runner_up:.3f}",
                 "ru": f"выбрана по точности на валидации {best:.3f}, следующая настройка — {runner_up:.3f}"}[lang]
     if len(tied) == len(names):
-        return {"en": f"all {len(names)} settings tie on validation at {best:.3f}, so this is simply the first of the "
-                      "grid — validation does not choose here",
-                "ru": f"все {len(names)} {ru_plural(len(names), 'настройка', 'настройки', 'настроек')} совпадают "
-                      f"на валидации ({best:.3f}), так что это просто первая "
-                      "настройка сетки — валидация здесь ничего не выбирает"}[lang]
+        n = len(names)
+        who = {"en": "both settings" if n == 2 else f"all {n} settings",
+               "ru": "обе настройки" if n == 2 else f"все {n} {ru_plural(n, 'настройка', 'настройки', 'настроек')}"}
+        return {"en": f"{who['en']} tie on validation at {best:.3f}, so this is simply the first of the grid — "
+                      "validation does not choose here",
+                "ru": f"{who['ru']} совпадают на валидации ({best:.3f}), так что это просто первая настройка "
+                      "сетки — валидация здесь ничего не выбирает"}[lang]
     return {"en": f"{len(tied)} of {len(names)} settings tie on validation at {best:.3f}; this is the first of them "
                   "in the grid, not a finding",
             "ru": f"{len(tied)} из {len(names)} настроек совпадают на валидации ({best:.3f}); это первая из них в "
