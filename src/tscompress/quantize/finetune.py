@@ -62,6 +62,10 @@ class CodeStep(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        """For the ``fraction`` of weights (over all parameters) with the largest |gradient|, move the code index one
+        step against the sign of the gradient (clamped to the valid codes; code values ascend with the index),
+        write the dequantized values into the parameters and count the moved weights in ``self.moved``. Weights
+        with zero gradient never move."""
         ### BEGIN SOLUTION
         params = self.param_groups[0]["params"]
         fraction = self.param_groups[0]["fraction"]

@@ -88,6 +88,8 @@ class FakeQuantile(nn.Module):
         self.bits, self.per_row = bits, per_row
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
+        """``R(Q(w))`` at ``self.bits`` bits (per row when ``self.per_row``) in the forward pass, with the
+        gradient passed to the latent ``w`` unchanged (straight-through)."""
         ### BEGIN SOLUTION
         with torch.no_grad():
             idx, codebook = quantile_codebook(w, self.bits, per_row=self.per_row)

@@ -43,6 +43,9 @@ class SparseLowRank(nn.Module):
     """A Conv2d or Linear whose weight is ``reshape(U @ V) + S`` (module docstring)."""
 
     def __init__(self, layer: nn.Conv2d | nn.Linear, rank: int, density: float) -> None:
+        """Split the layer's weight matrix ``W`` (``C_out × rest``) into the truncated SVD ``U V`` at ``rank``
+        (``U`` carrying the singular values) and the sparse residual ``S``: the ``density`` share of entries of
+        ``W − U V`` largest in absolute value, kept as trainable ``values`` at a fixed ``index`` buffer."""
         super().__init__()
         if not isinstance(layer, (nn.Conv2d, nn.Linear)):
             raise TypeError(f"SparseLowRank replaces nn.Conv2d or nn.Linear, not {type(layer).__name__}")
