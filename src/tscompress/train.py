@@ -299,11 +299,16 @@ def cross_validate(
     """
     config = config or TrainConfig()
     logits, labels, index, per_fold, fits = [], [], [], [], []
+    seen: set[int] = set()
     for dataset in folds:
+        part = dataset.test
+        ids = np.asarray(part.index).tolist()
+        if seen.intersection(ids) or len(set(ids)) != len(ids):  # checked before any training time is spent
+            raise ConfigError("cross_validate: the folds' test parts overlap; pooling would test a case twice")
+        seen.update(ids)
         set_seed(config.seed)
         model = build(dataset)
         fits.append(fit(model, dataset, config))
-        part = dataset.test
         out = predict_logits(model, part.X, device=config.device)
         per_fold.append(evaluate_logits(out, part.y, n_boot=n_boot, seed=seed))
         logits.append(out)
@@ -312,8 +317,6 @@ def cross_validate(
     if not fits:
         raise ConfigError("cross_validate needs at least one fold")
     case_index = np.concatenate(index)
-    if len(np.unique(case_index)) != len(case_index):
-        raise ConfigError("cross_validate: the folds' test parts overlap; pooling would test a case twice")
     order = np.argsort(case_index, kind="stable")
     pooled = evaluate_logits(torch.cat(logits)[order], torch.cat(labels)[order], n_boot=n_boot, seed=seed)
     return CVResult(pooled=pooled, folds=per_fold, fits=fits, case_index=case_index[order])
