@@ -361,3 +361,29 @@ def test_fast_forward_repeats_the_last_update_while_the_loss_falls():
                 nxt = float(nn.functional.cross_entropy(nn.functional.linear(X, params[0] + last[0], params[1] + last[1]), y))
             assert nxt >= after or n == ff.max_repeats
     assert ff.events == 2
+
+
+def test_training_memory_counts_what_a_step_holds_and_leaves_the_model_alone():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(24, 32), nn.GELU(), nn.Linear(32, 2))
+    X, y = torch.randn(8, 6, 4), torch.randint(0, 2, (8,))
+    before = copy.deepcopy(model.state_dict())
+    torch.manual_seed(1)
+    full = tp.training_memory(model, list(model.parameters()), X, y)
+    after_rng = torch.rand(3)
+    torch.manual_seed(1)
+    assert torch.equal(after_rng, torch.rand(3))  # the caller's random stream is untouched
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    n_bytes = 4 * sum(p.numel() for p in model.parameters())
+    assert full["weights"] == n_bytes and full["gradients"] == n_bytes
+    assert 2 * n_bytes <= full["optimizer"] <= 2 * n_bytes + 64 * len(list(model.parameters()))  # two moments + step
+    assert full["activations"] > 0
+    assert full["total"] == sum(full[k] for k in ("weights", "gradients", "optimizer", "activations"))
+
+    tp.apply_lora(model, tp.LoraConfig(r=2))
+    adapters = tp.lora_parameters(model)
+    lora = tp.training_memory(model, adapters, X, y)
+    a_bytes = 4 * tp.count_lora_parameters(model)
+    assert lora["gradients"] == a_bytes and lora["gradients"] < full["gradients"]
+    assert 2 * a_bytes <= lora["optimizer"] < full["optimizer"]
+    assert lora["weights"] == n_bytes + a_bytes

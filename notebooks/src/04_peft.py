@@ -185,7 +185,8 @@ for s in ch.seeds:
                      "trainable": res.trainable_params, "stored_bytes": stored, "train_seconds": res.fit.seconds,
                      "cpu_seconds": res.cpu_seconds, "seconds_per_epoch": res.seconds_per_epoch,
                      "best_epoch": res.fit.best_epoch, "val_accuracy": res.fit.best_val_accuracy,
-                     "merge_max_diff": res.merge_max_diff, **res.evaluation.summary("test_")})
+                     "merge_max_diff": res.merge_max_diff, **{f"mem_{k}": v for k, v in res.memory.items()},
+                     **res.evaluation.summary("test_")})
         print(f"seed {s} {method} r={r} ({key} base): {res.evaluation.describe()}; best epoch {res.fit.best_epoch}; "
               f"{res.fit.seconds:.1f} s ({res.cpu_seconds:.1f} CPU s); merge max |Δlogit| {res.merge_max_diff:.1e}")
 
@@ -263,9 +264,11 @@ t["time"] = [("—" if r.train_seconds == 0 else f"{r.train_seconds:.0f} ({r.cpu
 t["acc_ci"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in t.itertuples()]
 t["bacc"] = t["test_balanced_accuracy"].map(plots.fmt_acc)
 t["majority"] = t["test_majority_rate"].map(plots.fmt_acc)
+t["mem"] = [("—" if pd.isna(r.mem_total) else f"{r.mem_total / 2**20:.1f} ({(r.mem_gradients + r.mem_optimizer) / 2**20:.2f})")
+            for r in t.itertuples()]
 cols = [("name", "peft_method"), ("rank_fmt", "peft_rank"), ("trainable_fmt", "peft_trainable"),
-        ("kib", "stored_kib"), ("time", "peft_train_s"), ("acc_ci", "test_accuracy"), ("bacc", "test_balanced"),
-        ("majority", "majority_short")]
+        ("kib", "stored_kib"), ("time", "peft_train_s"), ("mem", "peft_memory"), ("acc_ci", "test_accuracy"),
+        ("bacc", "test_balanced"), ("majority", "majority_short")]
 for lang in plots.LANGS:
     named = t.assign(name=[row_name(m, b, lang) for m, b in zip(t["method"], t["base"])])
     run.save_table(plots.display_table(named, cols, lang), f"sweep_table.{lang}")
@@ -477,6 +480,25 @@ if full_spe is not None:
     run.glue("full_seconds", f"{fr['train_seconds']:.0f}")
     run.glue("full_cpu", f"{fr['cpu_seconds']:.0f}")
     run.glue("full_trainable", f"{int(fr['trainable']):,}")
+    rbq = by[("qlora", budget.rank)]
+    for what, row in (("full", fr), ("qlora_budget", rbq)):
+        run.glue(f"{what}_mem_total", f"{row['mem_total'] / 2**20:.1f}")
+        run.glue(f"{what}_mem_gradopt", f"{(row['mem_gradients'] + row['mem_optimizer']) / 2**20:.2f}")
+        run.glue(f"{what}_mem_act", f"{row['mem_activations'] / 2**20:.1f}")
+        run.glue(f"{what}_mem_weights", f"{row['mem_weights'] / 2**20:.1f}")
+    saving = 1 - rbq["mem_total"] / fr["mem_total"]
+    parts = {k: fr[f"mem_{k}"] for k in ("weights", "gradients", "optimizer", "activations")}
+    largest = max(parts, key=parts.get)
+    names = {"en": {"weights": "the weights", "gradients": "the gradients", "optimizer": "the optimizer state",
+                    "activations": "the activations saved for backward"},
+             "ru": {"weights": "веса", "gradients": "градиенты", "optimizer": "состояние оптимизатора",
+                    "activations": "активации, сохранённые для обратного прохода"}}
+    run.glue("mem_verdict_en", f"QLoRA needs {100 * saving:.0f}% less memory per step than full fine-tuning; the "
+             f"largest part of full fine-tuning's step is {names['en'][largest]} "
+             f"({100 * parts[largest] / fr['mem_total']:.0f}%)")
+    run.glue("mem_verdict_ru", f"QLoRA требует на {100 * saving:.0f}% меньше памяти на шаг, чем полное дообучение; "
+             f"наибольшая часть шага полного дообучения — {names['ru'][largest]} "
+             f"({100 * parts[largest] / fr['mem_total']:.0f}%)")
     run.glue("full_bacc", f"{fr['test_balanced_accuracy']:.3f}")
     run.glue("full_loss", f"{fr['test_loss']:.3f}")
     run.glue("full_val", f"{fr['val_accuracy']:.3f}")

@@ -100,6 +100,8 @@ LABELS: dict[str, dict[str, str]] = {
     "peft_method": {"en": "method", "ru": "метод"},
     "peft_trainable": {"en": "trainable parameters", "ru": "обучаемых параметров"},
     "peft_train_s": {"en": "training, s (CPU s)", "ru": "обучение, с (CPU, с)"},
+    "peft_memory": {"en": "training step memory, MiB (gradients + optimizer)",
+                    "ru": "память шага обучения, МиБ (градиенты + оптимизатор)"},
     "peft_layout": {"en": "adapter layout", "ru": "схема адаптеров"},
     "peft_per_rank": {"en": "adapter parameters per rank", "ru": "параметров адаптеров на ранг"},
     "peft_base_size": {"en": "4-bit base, fp32-equivalent", "ru": "4-бит база, fp32-эквивалент"},

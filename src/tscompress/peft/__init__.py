@@ -16,7 +16,9 @@ from .dylora import RankSampler
 from .fastforward import FastForward
 from .lora import (LoraConfig, LoraWeight, apply_lora, count_lora_parameters, get_peft_model, lora_layers,
                    lora_parameters, merge, set_rank)
+from .memory import training_memory
 
 __all__ = ["LoraConfig", "LoraWeight", "apply_lora", "get_peft_model", "merge", "lora_layers", "lora_parameters",
            "count_lora_parameters", "bit_budget_rank", "BitBudget", "adapter_params_per_rank", "magnitude_params",
-           "LAYOUTS", "set_rank", "RankSampler", "FastForward"]
+           "LAYOUTS", "set_rank", "RankSampler", "FastForward",
+           "training_memory"]

@@ -2,7 +2,7 @@
 
 :func:`finetune` copies the base (a float module holding dequantized weights), attaches adapters,
 trains only them with :func:`tscompress.train.fit` (epoch selected on validation accuracy), measures
-wall and CPU time, evaluates the adapted model on the test split, merges the adapters and checks that
+wall and CPU time and the memory of one training step (:mod:`tscompress.peft.memory`), evaluates the adapted model on the test split, merges the adapters and checks that
 the merged model predicts the same (largest logit difference recorded).
 """
 
@@ -20,6 +20,7 @@ from .. import train
 from .dylora import RankSampler
 from .fastforward import FastForward
 from .lora import LoraConfig, apply_lora, count_lora_parameters, lora_parameters, merge, set_rank
+from .memory import training_memory
 
 __all__ = ["FinetuneResult", "finetune", "METHODS", "DyLoraResult", "dylora_finetune"]
 
@@ -38,6 +39,7 @@ class FinetuneResult:
     cpu_seconds: float
     merge_max_diff: float
     extra: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)  # one training step, bytes (peft.memory)
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -72,6 +74,9 @@ def finetune(base: nn.Module, splits: Any, config: train.TrainConfig, method: st
     cpu0 = time.process_time()
     fit = train.fit(model, splits, config, params=params, callbacks=callbacks)
     cpu = time.process_time() - cpu0
+    dev = next(model.parameters()).device
+    bs = config.batch_size
+    memory = training_memory(model, params, splits.train.X[:bs].to(dev), splits.train.y[:bs].to(dev))
     ev = train.evaluate(model, splits.test, device=config.device, n_boot=n_boot, seed=config.seed)
     diff = 0.0
     if method != "full":
@@ -90,7 +95,8 @@ def finetune(base: nn.Module, splits: Any, config: train.TrainConfig, method: st
         ff = callbacks[0]
         extra = {"ff_repeats": ff.repeats, "ff_events": ff.events, "ff_seconds": ff.seconds}
     return FinetuneResult(method=method, rank=rank if method != "full" else None, model=model, fit=fit,
-                          evaluation=ev, trainable_params=trainable, cpu_seconds=cpu, merge_max_diff=diff, extra=extra)
+                          evaluation=ev, trainable_params=trainable, cpu_seconds=cpu, merge_max_diff=diff, extra=extra,
+                          memory=memory)
 
 
 @dataclass
