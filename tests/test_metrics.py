@@ -74,3 +74,14 @@ def test_selection_text_says_when_validation_does_not_choose():
     assert selection_text({"a": 0.7, "b": 0.7}, "ru").startswith("обе настройки совпадают")
     assert "only setting" in selection_text({"a": 0.5}, "en")
     assert selection_text({}, "en") == ""
+
+
+def test_memory_text_names_the_saving_and_the_largest_part():
+    from tscompress.report import memory_text
+
+    full = {"weights": 4, "gradients": 4, "optimizer": 8, "activations": 24, "total": 40}
+    qlora = {"weights": 5, "gradients": 1, "optimizer": 2, "activations": 22, "total": 30}
+    assert memory_text(full, qlora, "en") == ("QLoRA needs 25% less memory per step than full fine-tuning; the largest "
+                                              "part of full fine-tuning's step is the activations saved for backward (60%)")
+    assert "на 25% меньше" in memory_text(full, qlora, "ru") and "активации" in memory_text(full, qlora, "ru")
+    assert "the optimizer state (50%)" in memory_text({**full, "optimizer": 20, "activations": 12}, qlora, "en")

@@ -486,19 +486,10 @@ if full_spe is not None:
         run.glue(f"{what}_mem_gradopt", f"{(row['mem_gradients'] + row['mem_optimizer']) / 2**20:.2f}")
         run.glue(f"{what}_mem_act", f"{row['mem_activations'] / 2**20:.1f}")
         run.glue(f"{what}_mem_weights", f"{row['mem_weights'] / 2**20:.1f}")
-    saving = 1 - rbq["mem_total"] / fr["mem_total"]
-    parts = {k: fr[f"mem_{k}"] for k in ("weights", "gradients", "optimizer", "activations")}
-    largest = max(parts, key=parts.get)
-    names = {"en": {"weights": "the weights", "gradients": "the gradients", "optimizer": "the optimizer state",
-                    "activations": "the activations saved for backward"},
-             "ru": {"weights": "веса", "gradients": "градиенты", "optimizer": "состояние оптимизатора",
-                    "activations": "активации, сохранённые для обратного прохода"}}
-    run.glue("mem_verdict_en", f"QLoRA needs {100 * saving:.0f}% less memory per step than full fine-tuning; the "
-             f"largest part of full fine-tuning's step is {names['en'][largest]} "
-             f"({100 * parts[largest] / fr['mem_total']:.0f}%)")
-    run.glue("mem_verdict_ru", f"QLoRA требует на {100 * saving:.0f}% меньше памяти на шаг, чем полное дообучение; "
-             f"наибольшая часть шага полного дообучения — {names['ru'][largest]} "
-             f"({100 * parts[largest] / fr['mem_total']:.0f}%)")
+    mem = {what: {k: row[f"mem_{k}"] for k in ("weights", "gradients", "optimizer", "activations", "total")}
+           for what, row in (("full", fr), ("qlora", rbq))}
+    for lang in plots.LANGS:
+        run.glue(f"mem_verdict_{lang}", report.memory_text(mem["full"], mem["qlora"], lang))
     run.glue("full_bacc", f"{fr['test_balanced_accuracy']:.3f}")
     run.glue("full_loss", f"{fr['test_loss']:.3f}")
     run.glue("full_val", f"{fr['val_accuracy']:.3f}")

@@ -36,25 +36,23 @@ class Chapter:
         """The dataset split for ``seed`` (the split itself is seeded under resample/cv protocols)."""
         seed = self.seeds[0] if seed is None else seed
         if seed not in self._data:
-            d = self.profile.data
-            ds = load_dataset(self.dataset_name, data_dir=self.data_dir, protocol=self.protocol, seed=seed,
-                              val_fraction=d.val_fraction, test_fraction=d.test_fraction)
-            if d.max_train or d.max_eval:
-                ds = subsample(ds, max_train=d.max_train, max_eval=d.max_eval, seed=seed)
-            self._data[seed] = ds
+            self._data[seed] = self._load(seed, protocol=self.protocol,
+                                          test_fraction=self.profile.data.test_fraction)
         return self._data[seed]
+
+    def _load(self, seed: int, **split: Any) -> Dataset:
+        d = self.profile.data
+        ds = load_dataset(self.dataset_name, data_dir=self.data_dir, seed=seed, val_fraction=d.val_fraction, **split)
+        if d.max_train or d.max_eval:
+            ds = subsample(ds, max_train=d.max_train, max_eval=d.max_eval, seed=seed)
+        return ds
 
     def folds(self, n_folds: int, seed: int | None = None) -> Iterator[Dataset]:
         """The ``n_folds`` datasets of stratified k-fold cross-validation over all labelled cases
         (protocol ``cv``; each with its own validation part), loaded one at a time."""
         seed = self.seeds[0] if seed is None else seed
-        d = self.profile.data
         for fold in range(n_folds):
-            ds = load_dataset(self.dataset_name, data_dir=self.data_dir, protocol="cv", seed=seed, fold=fold,
-                              n_folds=n_folds, val_fraction=d.val_fraction)
-            if d.max_train or d.max_eval:
-                ds = subsample(ds, max_train=d.max_train, max_eval=d.max_eval, seed=seed)
-            yield ds
+            yield self._load(seed, protocol="cv", fold=fold, n_folds=n_folds)
 
     def train_config(self, section: str = "models", seed: int | None = None, **changes: Any) -> TrainConfig:
         """A :class:`TrainConfig` from a profile section's ``epochs``/``patience``/``batch_size``."""

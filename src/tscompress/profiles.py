@@ -7,7 +7,8 @@
   the full grids) and three seeds; meant for a GPU.
 
 ``models.cv_folds`` is the number of cross-validation folds over which the models chapter also
-evaluates the baselines (every labelled case tested once); below 2 skips that section.
+evaluates the baselines (every labelled case tested once); below 2 skips that section (the notebook
+runs, but the book's models page needs it).
 
 Every notebook takes ``profile`` plus explicit overrides (``-p models.epochs=5`` on the command
 line, or a notebook parameter), and records the resolved profile in its manifest.

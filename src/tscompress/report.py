@@ -11,7 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["majority_verdict", "seeds_text", "pairwise_text", "selection_text", "ru_plural"]
+__all__ = ["majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural"]
 
 
 def majority_verdict(row: Mapping, lang: str) -> str:
@@ -116,3 +116,24 @@ def selection_text(val_accuracies: Mapping[str, float], lang: str) -> str:
                   "in the grid, not a finding",
             "ru": f"{len(tied)} из {len(names)} настроек совпадают на валидации ({best:.3f}); это первая из них в "
                   "сетке, а не находка"}[lang]
+
+
+_MEMORY_PARTS = {
+    "en": {"weights": "the weights", "gradients": "the gradients", "optimizer": "the optimizer state",
+           "activations": "the activations saved for backward"},
+    "ru": {"weights": "веса", "gradients": "градиенты", "optimizer": "состояние оптимизатора",
+           "activations": "активации, сохранённые для обратного прохода"},
+}
+
+
+def memory_text(full: Mapping[str, float], adapter: Mapping[str, float], lang: str) -> str:
+    """Compare the training-step memory of full fine-tuning and an adapter run (dicts as returned by
+    :func:`tscompress.peft.training_memory`): the saving and full fine-tuning's largest part."""
+    saving = 100 * (1 - adapter["total"] / full["total"])
+    largest = max(_MEMORY_PARTS["en"], key=lambda k: full[k])
+    share = 100 * full[largest] / full["total"]
+    if lang == "en":
+        return (f"QLoRA needs {saving:.0f}% less memory per step than full fine-tuning; the largest part of full "
+                f"fine-tuning's step is {_MEMORY_PARTS['en'][largest]} ({share:.0f}%)")
+    return (f"QLoRA требует на {saving:.0f}% меньше памяти на шаг, чем полное дообучение; наибольшая часть шага "
+            f"полного дообучения — {_MEMORY_PARTS['ru'][largest]} ({share:.0f}%)")
