@@ -53,6 +53,7 @@ def _one_line_error(proc):
     (["run", "00_models", "-p", "seed=abc"], "takes int"),
     (["run", "00_models", "-p", "models.epochs=many"], "models.epochs"),
     (["run", "00_models", "-p", "novalue"], "key=value"),
+    (["run", "00_models", "-p", "train.recipe=magic"], "unknown training recipe"),
     (["run", "00_models", "--data-dir", "/nonexistent/folder"], "not a folder"),
     (["book", "--lang", "de"], "unknown edition"),
 ])

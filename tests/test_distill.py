@@ -83,3 +83,20 @@ def test_bad_weights_are_refused():
         Distiller(torch.zeros(2, 2), method="ofa", w_ofa=0.8, w_kd=0.5, feature_dims=[(1, 1)], n_classes=2)
     with pytest.raises(ValueError, match="unknown"):
         Distiller(torch.zeros(2, 2), method="mse")
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.4, 1.0])
+def test_class_weighted_cross_entropy_term(alpha):
+    """ce_weight weights only the CE term: equal weights give the plain loss; real weights the weighted CE."""
+    torch.manual_seed(0)
+    s, t = torch.randn(8, 2, requires_grad=True), torch.randn(8, 2)
+    y = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1])
+    model = lambda x: s  # noqa: E731 - the "student" returns fixed logits
+    batch = Batch(torch.zeros(8, 1, 1), y, torch.arange(8))
+    plain, _ = Distiller(t, "kl", alpha=alpha, T=2.0)(model, batch)
+    same, _ = Distiller(t, "kl", alpha=alpha, T=2.0, ce_weight=torch.ones(2))(model, batch)
+    assert torch.allclose(plain, same, atol=1e-6)
+    w = torch.tensor([0.6, 2.0])
+    weighted, _ = Distiller(t, "kl", alpha=alpha, T=2.0, ce_weight=w)(model, batch)
+    expected = (1 - alpha) * F.cross_entropy(s, y, weight=w) + alpha * kl_loss(s, t, y, 1.0, 2.0)
+    assert torch.allclose(weighted, expected, atol=1e-6)

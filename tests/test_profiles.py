@@ -47,3 +47,29 @@ def test_bad_profile_or_override(name, overrides):
 def test_missing_setting_is_a_config_error():
     with pytest.raises(ConfigError):
         get_profile("quick").models.nope
+
+
+def test_every_profile_names_a_training_only_recipe_that_every_chapter_uses():
+    from tscompress.recipes import RECIPES, get_recipe
+
+    for name in ("smoke", "quick", "full"):
+        prof = get_profile(name)
+        recipe = get_recipe(prof.train.recipe)
+        assert not recipe.model and not recipe.refit
+        assert prof.train.recipe in prof.models.recipes  # the book's recipe is always among those compared
+        assert set(prof.models.recipes) <= set(RECIPES)
+
+
+def test_chapter_train_config_applies_the_recipe(tmp_path):
+    from tscompress.chapter import start
+
+    ch = start("00_models", profile="smoke", dataset="BasicMotions", results_dir=str(tmp_path),
+               overrides={"train.recipe": "val_loss"})
+    cfg = ch.train_config("sparsify", epochs=2)
+    assert cfg.select == "loss" and cfg.class_weight == "none" and cfg.epochs == 2
+    ch = start("00_models", profile="smoke", dataset="BasicMotions", results_dir=str(tmp_path))
+    cfg = ch.train_config("peft", lr=0.01)
+    assert cfg.class_weight == "balanced" and cfg.select == "balanced_accuracy" and cfg.lr == 0.01
+    with pytest.raises(ConfigError):
+        start("00_models", profile="smoke", dataset="BasicMotions", results_dir=str(tmp_path),
+              overrides={"train.recipe": "weighted_top_k1"})

@@ -175,3 +175,78 @@ def test_cross_validation_refuses_overlapping_test_parts():
     splits.test.index = np.arange(16)
     with pytest.raises(ConfigError, match="overlap"):
         cross_validate(lambda d: Tiny(), [splits, splits], _cfg(epochs=1), n_boot=10)
+
+
+# ------------------------------------------------------------------ recipes' mechanisms in fit
+def _imbalanced(n=120, seed=0):
+    """80% class 0; class 1 separable but rare."""
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.rand(n, generator=g) < 0.2).long()
+    X = torch.randn(n, 12, 3, generator=g) + y[:, None, None].float() * 1.0
+    part = lambda a, b: SimpleNamespace(X=X[a:b], y=y[a:b])  # noqa: E731
+    return SimpleNamespace(train=part(0, 80), val=part(80, 100), test=part(100, n))
+
+
+def test_class_weights_are_sklearns_balanced():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from tscompress.train import class_weights
+
+    y = torch.tensor([0, 0, 0, 1, 2, 2])
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=y.numpy())
+    assert np.allclose(class_weights(y, 3).numpy(), expected)
+    assert class_weights(torch.tensor([0, 0, 2]), 3)[1] == 0  # an absent class gets no weight
+
+
+def test_weighted_recipe_trains_with_weighted_cross_entropy():
+    """class_weight='balanced' gives the same training as an explicit weighted-CE hook."""
+    from tscompress.train import class_weights, weighted_cross_entropy_loss
+
+    splits = _imbalanced()
+    set_seed(0)
+    a = Tiny()
+    fa = fit(a, splits, _cfg(epochs=3, class_weight="balanced"))
+    set_seed(0)
+    b = Tiny()
+    fb = fit(b, splits, _cfg(epochs=3), loss=weighted_cross_entropy_loss(class_weights(splits.train.y, 2)))
+    assert [h["train_loss"] for h in fa.history] == [h["train_loss"] for h in fb.history]
+    set_seed(0)
+    c = Tiny()
+    fc = fit(c, splits, _cfg(epochs=3))
+    assert [h["train_loss"] for h in fc.history] != [h["train_loss"] for h in fa.history]
+
+
+def test_balanced_sampling_draws_each_class_about_equally():
+    from tscompress.train import _balanced_batches
+
+    y = torch.tensor([0] * 90 + [1] * 10)
+    drawn = torch.cat(list(_balanced_batches(y, 16, torch.Generator().manual_seed(0))))
+    assert len(drawn) == 100
+    share = float((y[drawn] == 1).float().mean())
+    assert 0.35 < share < 0.65  # the 10% class now fills about half of the draws
+
+
+@pytest.mark.parametrize("select", ["accuracy", "balanced_accuracy", "mean_accuracy", "loss", "last"])
+def test_selection_criteria_keep_the_epoch_they_promise(select):
+    splits = _imbalanced()
+    set_seed(0)
+    res = fit(Tiny(), splits, _cfg(epochs=6, select=select, patience=2))
+    h = res.history
+    if select == "last":
+        assert res.best_epoch == len(h) == 6 and not res.stopped_early  # patience ignored
+        return
+    if select == "loss":
+        assert res.best_epoch == min(h, key=lambda r: r["val_loss"])["epoch"]
+        return
+    score = {"accuracy": lambda r: r["val_accuracy"], "balanced_accuracy": lambda r: r["val_balanced_accuracy"],
+             "mean_accuracy": lambda r: (r["val_accuracy"] + r["val_balanced_accuracy"]) / 2}[select]
+    best = max(score(r) for r in h)
+    tied = [r for r in h if score(r) == best]
+    assert res.best_epoch == min(tied, key=lambda r: r["val_loss"])["epoch"]
+
+
+@pytest.mark.parametrize("kw", [{"select": "auc"}, {"class_weight": None}, {"class_weight": "inverse"},
+                                {"sampling": "oversample"}, {"weight_decay": -1.0}])
+def test_bad_recipe_settings(kw):
+    with pytest.raises(ConfigError):
+        TrainConfig(**kw)

@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 from .data import Dataset, load_dataset, subsample
 from .errors import ConfigError
 from .profiles import Profile, get_profile
+from .recipes import Recipe, get_recipe
 from .results import ChapterRun, project_root
 from .train import TrainConfig, resolve_device
 
@@ -54,13 +55,24 @@ class Chapter:
         for fold in range(n_folds):
             yield self._load(seed, protocol="cv", fold=fold, n_folds=n_folds)
 
+    @property
+    def recipe(self) -> Recipe:
+        """The training recipe of every chapter: the profile's ``train.recipe``."""
+        recipe = get_recipe(self.profile.train.recipe)
+        if recipe.model or recipe.refit:
+            raise ConfigError(f"training recipe {recipe.name!r} changes a model setting or retrains on validation; "
+                              "the recipe study can compare it, but every chapter needs a training-only recipe")
+        return recipe
+
     def train_config(self, section: str = "models", seed: int | None = None, **changes: Any) -> TrainConfig:
-        """A :class:`TrainConfig` from a profile section's ``epochs``/``patience``/``batch_size``."""
+        """A :class:`TrainConfig` from a profile section's ``epochs``/``patience``/``batch_size`` and the
+        book's training recipe (``changes`` last)."""
         s = self.profile[section]
         # no per-epoch progress bars inside chapter notebooks: their outputs go into the book's appendix
         # (papermill shows cell progress on the terminal instead)
         values = {"epochs": s["epochs"], "patience": s.get("patience"), "batch_size": s.get("batch_size", 16),
                   "seed": self.seeds[0] if seed is None else seed, "device": self.device, "progress": False}
+        values.update(self.recipe.train)  # the book's training recipe (profile ``train.recipe``), every chapter
         values.update(changes)
         return TrainConfig.from_dict(values)
 
@@ -96,6 +108,7 @@ def start(
     dev = str(resolve_device(device))
     run = ChapterRun(chapter, results_dir, out_dir, profile=prof, parameters=dict(parameters or {}))
     ch = Chapter(chapter, prof, dataset, data_dir, protocol, seeds, dev, run)
+    ch.recipe  # an unknown recipe name fails here, in one line
     ch.data(seeds[0])  # fail early, with a clear message, if the data is missing or bad
     ch.protocol = ch.data(seeds[0]).protocol  # resolve "auto"
     return ch

@@ -6,6 +6,10 @@
 * ``full`` — the study's own settings (30 base epochs with patience 10, 10 fine-tuning epochs,
   the full grids) and three seeds; meant for a GPU.
 
+``train.recipe`` names the training recipe of every chapter (selection criterion, class weights,
+sampling, learning rate, weight decay: :mod:`tscompress.recipes`); ``models.recipes`` are the recipes the models chapter cross-validates
+to choose it, and ``models.reference_kernels`` the MiniRocket reference's number of kernels.
+
 ``models.cv_folds`` is the number of cross-validation folds over which the models chapter also
 evaluates the baselines (every labelled case tested once); below 2 skips that section (the notebook
 runs, but the book's models page needs it).
@@ -27,13 +31,20 @@ __all__ = ["PROFILES", "Profile", "get_profile", "profile_names"]
 
 _ALL_MODELS = ["TimesNet", "Transformer", "iTransformer"]
 
+_RECIPE = {"recipe": "weighted"}
+"""The training recipe every chapter uses (``train.recipe``, a name from :data:`tscompress.recipes.RECIPES`):
+chosen by the models chapter's recipe study on validation parts only — class-weighted cross-entropy, the
+epoch kept by validation balanced accuracy."""
+
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
         "description": "seconds, for tests: tiny data subsets, one epoch",
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": 24, "max_eval": 12},
         "models": {"names": list(_ALL_MODELS), "epochs": 1, "patience": None, "batch_size": 16,
-                   "timing_repeats": 1, "cv_folds": 2},
+                   "timing_repeats": 1, "cv_folds": 2,
+                   "recipes": ["val_accuracy", "weighted"], "reference_kernels": 840},
+        "train": dict(_RECIPE),
         "bootstrap": 200,
         "compare": {"latency_repeats": 2, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 1.0], "ofa_points": [[0.4, 0.3]], "T": 2.0, "gamma": 1.0, "epochs": 1, "patience": None, "batch_size": 16},
@@ -49,7 +60,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
-                   "timing_repeats": 3, "cv_folds": 5},
+                   "timing_repeats": 3, "cv_folds": 5,
+                   "recipes": ["val_accuracy", "weighted", "weighted_top_k1"],
+                   "reference_kernels": 10000},
+        "train": dict(_RECIPE),
         "bootstrap": 2000,
         "compare": {"latency_repeats": 5, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.5, 1.0], "ofa_points": [[0.5, 0.25], [0.25, 0.5]], "T": 2.0, "gamma": 1.0, "epochs": 10, "patience": None, "batch_size": 16},
@@ -65,7 +79,12 @@ PROFILES: dict[str, dict[str, Any]] = {
         "seeds": [0, 1, 2],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
-                   "timing_repeats": 5, "cv_folds": 5},
+                   "timing_repeats": 5, "cv_folds": 5,
+                   "recipes": ["val_accuracy", "val_loss", "val_balanced", "weighted", "balanced_sampler",
+                               "weighted_loss_select", "weighted_mean_select", "weighted_lr3e-4", "weighted_wd1e-2", "weighted_fixed",
+                               "weighted_top_k1"],
+                   "reference_kernels": 10000},
+        "train": dict(_RECIPE),
         "bootstrap": 2000,
         "compare": {"latency_repeats": 30, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "ofa_points": [[0.2, 0.2], [0.4, 0.2], [0.2, 0.4], [0.6, 0.2], [0.2, 0.6]], "T": 2.0, "gamma": 1.0, "epochs": 30, "patience": 10, "batch_size": 16},
@@ -171,4 +190,10 @@ def get_profile(name: str, overrides: Mapping[str, Any] | None = None) -> Profil
     """The named profile, with optional dotted-key overrides. Unknown names raise ``ConfigError``."""
     if not isinstance(name, str) or name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
-    return Profile(name, PROFILES[name]).with_overrides(overrides)
+    prof = Profile(name, PROFILES[name]).with_overrides(overrides)
+    from .recipes import get_recipe  # names checked here, so a bad one fails before anything runs
+
+    get_recipe(prof.train.recipe)
+    for recipe in prof.models.recipes:
+        get_recipe(recipe)
+    return prof

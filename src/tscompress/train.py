@@ -42,12 +42,16 @@ __all__ = [
     "fit",
     "evaluate",
     "evaluate_logits",
+    "evaluate_predictions",
     "cross_validate",
     "CVResult",
     "predict_logits",
     "set_seed",
     "resolve_device",
     "cross_entropy_loss",
+    "weighted_cross_entropy_loss",
+    "class_weights",
+    "SELECT_CRITERIA",
 ]
 
 
@@ -76,6 +80,21 @@ def cross_entropy_loss(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, to
     return F.cross_entropy(logits, batch.y), logits
 
 
+SELECT_CRITERIA = ("accuracy", "balanced_accuracy", "mean_accuracy", "loss", "last")
+"""How :func:`fit` picks the epoch it keeps: best validation accuracy, best validation balanced
+accuracy, best mean of the two (validation loss breaks ties in these three), lowest validation
+loss, or simply the last epoch (a fixed number of epochs; patience is then ignored)."""
+
+CLASS_WEIGHTS = ("none", "balanced")
+"""``"balanced"`` weights the default cross-entropy by ``n / (k · n_c)`` per class ``c`` (scikit-learn's
+``class_weight="balanced"``), computed from the training labels."""
+
+SAMPLINGS = ("shuffle", "balanced")
+"""``"shuffle"``: every training case once per epoch in a random order. ``"balanced"``: as many draws
+per epoch as training cases, each class equally likely (cases drawn with replacement within
+their class): applies to every loss, including the chapters' hooks."""
+
+
 @dataclass
 class TrainConfig:
     """Settings of one training run. Run sizes (epochs, patience) come from :mod:`tscompress.profiles`."""
@@ -91,6 +110,9 @@ class TrainConfig:
     device: str = "auto"
     progress: bool = True
     desc: str = "train"
+    select: str = "accuracy"
+    class_weight: str = "none"
+    sampling: str = "shuffle"
 
     def __post_init__(self) -> None:
         ints = {"epochs": 0, "batch_size": 1, "eval_batch_size": 1, "seed": None}
@@ -104,6 +126,13 @@ class TrainConfig:
             raise ConfigError(f"training setting patience must be a positive integer or None, got {self.patience!r}")
         if not isinstance(self.lr, (int, float)) or not self.lr > 0:
             raise ConfigError(f"training setting lr must be a positive number, got {self.lr!r}")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
+            raise ConfigError(f"training setting weight_decay must be a number >= 0, got {self.weight_decay!r}")
+        choices = {"select": SELECT_CRITERIA, "class_weight": CLASS_WEIGHTS, "sampling": SAMPLINGS}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                shown = ", ".join(allowed)
+                raise ConfigError(f"training setting {name} must be one of {shown}, got {getattr(self, name)!r}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
@@ -248,8 +277,15 @@ def evaluate_logits(logits: torch.Tensor, y: torch.Tensor, n_boot: int = 2000, s
     logits = torch.as_tensor(logits).float().cpu()
     y = torch.as_tensor(y).long().cpu()
     loss = float(F.cross_entropy(logits, y).item()) if len(y) else float("nan")
-    labels = y.numpy()
-    preds = logits.argmax(dim=1).numpy()
+    return evaluate_predictions(y.numpy(), logits.argmax(dim=1).numpy(), n_boot=n_boot, seed=seed,
+                                loss=loss, logits=logits.numpy())
+
+
+def evaluate_predictions(labels: np.ndarray, preds: np.ndarray, n_boot: int = 2000, seed: int = 0,
+                         loss: float = float("nan"), logits: np.ndarray | None = None) -> EvalResult:
+    """:func:`evaluate` on predicted classes (a classifier without logits, such as the reference)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    preds = np.asarray(preds, dtype=np.int64)
     acc = float(np.mean(labels == preds)) if len(labels) else float("nan")
     return EvalResult(
         n=int(len(labels)),
@@ -261,7 +297,7 @@ def evaluate_logits(logits: torch.Tensor, y: torch.Tensor, n_boot: int = 2000, s
         majority_rate=majority_rate(labels),
         labels=labels,
         preds=preds,
-        logits=logits.numpy(),
+        logits=np.zeros((len(labels), 0), dtype=np.float32) if logits is None else logits,
     )
 
 
@@ -274,6 +310,9 @@ class CVResult:
     folds: list[EvalResult]
     fits: list[FitResult]
     case_index: np.ndarray
+    val_pooled: EvalResult | None = None
+    """Each fold's validation part at the epoch it kept, concatenated (never the test parts): what a
+    choice between training recipes may read."""
 
     @property
     def seconds(self) -> float:
@@ -299,6 +338,7 @@ def cross_validate(
     """
     config = config or TrainConfig()
     logits, labels, index, per_fold, fits = [], [], [], [], []
+    val_logits, val_labels = [], []
     seen: set[int] = set()
     for dataset in folds:
         part = dataset.test
@@ -309,6 +349,8 @@ def cross_validate(
         set_seed(config.seed)
         model = build(dataset)
         fits.append(fit(model, dataset, config))
+        val_logits.append(predict_logits(model, dataset.val.X, device=config.device))
+        val_labels.append(dataset.val.y.cpu())
         out = predict_logits(model, part.X, device=config.device)
         per_fold.append(evaluate_logits(out, part.y, n_boot=n_boot, seed=seed))
         logits.append(out)
@@ -319,13 +361,64 @@ def cross_validate(
     case_index = np.concatenate(index)
     order = np.argsort(case_index, kind="stable")
     pooled = evaluate_logits(torch.cat(logits)[order], torch.cat(labels)[order], n_boot=n_boot, seed=seed)
-    return CVResult(pooled=pooled, folds=per_fold, fits=fits, case_index=case_index[order])
+    val_pooled = evaluate_logits(torch.cat(val_logits), torch.cat(val_labels), n_boot=0, seed=seed)
+    return CVResult(pooled=pooled, folds=per_fold, fits=fits, case_index=case_index[order], val_pooled=val_pooled)
 
 
-def _better(acc: float, loss: float, best_acc: float, best_loss: float) -> bool:
-    if acc > best_acc + 1e-12:
+def _score(record: dict, select: str) -> tuple[float, float]:
+    """(primary, tie-break) of an epoch under a selection criterion; larger is better for both."""
+    loss = -record["val_loss"]
+    if select == "accuracy":
+        return record["val_accuracy"], loss
+    if select == "balanced_accuracy":
+        return record["val_balanced_accuracy"], loss
+    if select == "mean_accuracy":
+        return 0.5 * (record["val_accuracy"] + record["val_balanced_accuracy"]), loss
+    if select == "loss":
+        return loss, record["val_accuracy"]
+    return float(record["epoch"]), 0.0  # "last"
+
+
+def _better(score: tuple[float, float], best: tuple[float, float]) -> bool:
+    if score[0] > best[0] + 1e-12:
         return True
-    return abs(acc - best_acc) <= 1e-12 and loss < best_loss - 1e-12
+    return abs(score[0] - best[0]) <= 1e-12 and score[1] > best[1] + 1e-12
+
+
+def class_weights(y: torch.Tensor, n_classes: int | None = None) -> torch.Tensor:
+    """``n / (k · n_c)`` per class (scikit-learn's "balanced"); a class absent from ``y`` gets 0."""
+    y = torch.as_tensor(y).long()
+    k = int(n_classes if n_classes is not None else int(y.max()) + 1)
+    counts = torch.bincount(y, minlength=k).float()
+    w = torch.zeros(k)
+    present = counts > 0
+    w[present] = len(y) / (int(present.sum()) * counts[present])
+    return w
+
+
+def weighted_cross_entropy_loss(weight: torch.Tensor) -> LossFn:
+    """Cross-entropy with per-class weights (a weighted mean, as ``F.cross_entropy`` computes it)."""
+
+    def loss(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = model(batch.x)
+        return F.cross_entropy(logits, batch.y, weight=weight.to(logits.device)), logits
+
+    return loss
+
+
+def _balanced_batches(y: torch.Tensor, batch_size: int, generator: torch.Generator) -> Iterable[torch.Tensor]:
+    """``len(y)`` draws, each class equally likely, cases drawn with replacement inside their class."""
+    y = torch.as_tensor(y).long().cpu()
+    classes = torch.unique(y)
+    members = [torch.nonzero(y == c).flatten() for c in classes]
+    n = len(y)
+    which = torch.randint(len(classes), (n,), generator=generator)
+    order = torch.empty(n, dtype=torch.long)
+    for c, idx in enumerate(members):
+        pick = which == c
+        order[pick] = idx[torch.randint(len(idx), (int(pick.sum()),), generator=generator)]
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
 
 
 def fit(
@@ -354,11 +447,17 @@ def fit(
             learning rate and weight decay (a method whose update is not a gradient step — e.g.
             moving quantization codes — brings its own).
 
-    The epoch kept is the one with the best validation accuracy, ties broken by lower validation
-    loss (cross-entropy). Patience counts epochs without such an improvement.
+    The epoch kept follows ``config.select`` (default: the best validation accuracy, ties broken by
+    lower validation loss, cross-entropy); patience counts epochs without such an improvement.
+    ``config.class_weight="balanced"`` weights the default cross-entropy (a ``loss`` hook brings its
+    own); ``config.sampling="balanced"`` draws each class equally often, under any loss.
     """
     config = config or TrainConfig()
-    loss_fn: LossFn = loss or cross_entropy_loss
+    if loss is None and config.class_weight == "balanced":
+        n_classes = int(max(int(splits.train.y.max()), int(splits.val.y.max()))) + 1
+        loss_fn: LossFn = weighted_cross_entropy_loss(class_weights(splits.train.y, n_classes))
+    else:
+        loss_fn = loss or cross_entropy_loss
     device = resolve_device(config.device)
     set_seed(config.seed)
     model.to(device)
@@ -390,7 +489,9 @@ def fit(
 
     history: list[dict] = []
     best = snapshot()
+    best_score: tuple[float, float] = (-math.inf, -math.inf)
     best_acc, best_loss, best_epoch = -math.inf, math.inf, 0
+    patience = None if config.select == "last" else config.patience
     bad_epochs, stopped_early, step = 0, False, 0
     t_start = time.perf_counter()
     bar = tqdm(range(1, config.epochs + 1), desc=config.desc, disable=not config.progress, leave=False,
@@ -401,7 +502,9 @@ def fit(
         if loss_module is not None:
             loss_module.train()
         total_loss, total_correct, seen = 0.0, 0, 0
-        for idx in _batches(n_train, config.batch_size, generator):
+        order = (_balanced_batches(y_train, config.batch_size, generator) if config.sampling == "balanced"
+                 else _batches(n_train, config.batch_size, generator))
+        for idx in order:
             batch = Batch(X_train[idx].to(device), y_train[idx].to(device), idx.to(device))
             optimizer.zero_grad(set_to_none=True)
             value, logits = loss_fn(model, batch)
@@ -432,8 +535,10 @@ def fit(
             "val_balanced_accuracy": val_res.balanced_accuracy,
             "seconds": time.perf_counter() - t0,
         }
-        improved = _better(val_res.accuracy, val_res.loss, best_acc, best_loss)
+        score = _score(record, config.select)
+        improved = _better(score, best_score)
         if improved:
+            best_score = score
             best_acc, best_loss, best_epoch = val_res.accuracy, val_res.loss, epoch
             best = snapshot()
             bad_epochs = 0
@@ -446,7 +551,7 @@ def fit(
             if hook is not None:
                 hook(model, record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_acc=f"{record['val_accuracy']:.3f}", refresh=False)
-        if config.patience is not None and bad_epochs >= config.patience:
+        if patience is not None and bad_epochs >= patience:
             stopped_early = True
             break
     bar.close()

@@ -27,13 +27,16 @@ class Distiller(nn.Module):
     ``method="kl"``: :func:`kl_loss` with ``alpha``. ``method="ofa"``:
     ``(1 − w_ofa − w_kd)·CE + w_kd·OFA(final) + w_ofa·Σ_stages OFA(stage)`` with a projector per
     intermediate encoder layer (its parameters train with the student; ``fit`` optimises an
-    ``nn.Module`` hook's parameters). ``teacher`` holds the cached teacher logits of the training
+    ``nn.Module`` hook's parameters). ``ce_weight`` weights the cross-entropy term per class (the
+    book's class-weighted recipe, :func:`tscompress.train.class_weights`); the distillation terms
+    are unweighted. ``teacher`` holds the cached teacher logits of the training
     split, indexed by ``batch.index``.
     """
 
     def __init__(self, teacher: torch.Tensor, method: str = "kl", alpha: float = 0.5, w_ofa: float = 0.0,
                  w_kd: float = 0.0, T: float = 2.0, gamma: float = 1.0,
-                 feature_dims: list[tuple[int, int]] | None = None, n_classes: int | None = None) -> None:
+                 feature_dims: list[tuple[int, int]] | None = None, n_classes: int | None = None,
+                 ce_weight: torch.Tensor | None = None) -> None:
         super().__init__()
         if method not in ("kl", "ofa"):
             raise ValueError(f"unknown distillation method {method!r}; methods: kl, ofa")
@@ -42,6 +45,8 @@ class Distiller(nn.Module):
         if method == "ofa" and not (w_ofa >= 0 and w_kd >= 0 and w_ofa + w_kd <= 1 + 1e-9):
             raise ValueError(f"OFA weights must lie on the simplex, got w_ofa={w_ofa}, w_kd={w_kd}")
         self.register_buffer("teacher", teacher.detach().float())
+        # per-class weights of the cross-entropy term (the book's class-weighted recipe); None = plain CE
+        self.register_buffer("ce_weight", None if ce_weight is None else torch.as_tensor(ce_weight).float())
         self.method, self.alpha, self.w_ofa, self.w_kd, self.T, self.gamma = method, alpha, w_ofa, w_kd, T, gamma
         self.projectors = None
         if method == "ofa":
@@ -53,10 +58,17 @@ class Distiller(nn.Module):
         t = self.teacher[batch.index]
         if self.method == "kl":
             logits = model(batch.x)
-            return kl_loss(logits, t, batch.y, self.alpha, self.T), logits
+            if self.ce_weight is None:
+                return kl_loss(logits, t, batch.y, self.alpha, self.T), logits
+            # (1 − α)·weighted CE + α·T²·KL: kl_loss at α = 1 is exactly the second term
+            loss = (1 - self.alpha) * F.cross_entropy(logits, batch.y, weight=self.ce_weight)
+            if self.alpha > 0:
+                loss = loss + self.alpha * kl_loss(logits, t, batch.y, 1.0, self.T)
+            return loss, logits
         logits, features = model(batch.x, return_features=True)
         w_ce = 1 - self.w_ofa - self.w_kd
-        loss = w_ce * F.cross_entropy(logits, batch.y) if w_ce > 0 else logits.new_zeros(())
+        loss = (w_ce * F.cross_entropy(logits, batch.y, weight=self.ce_weight) if w_ce > 0
+                else logits.new_zeros(()))
         if self.w_kd > 0:
             loss = loss + self.w_kd * ofa_loss(logits, t, batch.y, self.gamma, self.T)
         if self.w_ofa > 0:
