@@ -85,3 +85,30 @@ def test_memory_text_names_the_saving_and_the_largest_part():
                                               "part of full fine-tuning's step is the activations saved for backward (60%)")
     assert "на 25% меньше" in memory_text(full, qlora, "ru") and "активации" in memory_text(full, qlora, "ru")
     assert "the optimizer state (50%)" in memory_text({**full, "optimizer": 20, "activations": 12}, qlora, "en")
+
+
+def test_recipe_choice_text_says_whether_the_book_follows_the_choice():
+    from tscompress.report import recipe_choice_text
+
+    scores = {"val_accuracy": 0.61, "weighted": 0.72}
+    en = recipe_choice_text("weighted", "weighted", scores, "en")
+    assert "0.720" in en and "0.610" in en and "every chapter" in en and "weighted" not in en.split("«")[0]
+    other = recipe_choice_text("weighted", "val_accuracy", scores, "en")
+    assert "-p train.recipe=weighted" in other and "0.610" in other
+    ru = recipe_choice_text("weighted", "weighted", scores, "ru")
+    assert "все главы" in ru and "0.720" in ru
+
+
+def test_reference_text_uses_mcnemar_against_the_reference():
+    from tscompress.report import reference_text
+
+    ref_ok = np.array([True] * 40 + [False] * 10)
+    same = ref_ok.copy()
+    worse = np.array([False] * 30 + [True] * 10 + [False] * 10)
+    row = lambda acc: {"test_accuracy": acc, "test_balanced_accuracy": 0.5}  # noqa: E731
+    text = reference_text({"A": row(0.8), "B": row(0.2)}, {"test_accuracy": 0.8, "test_balanced_accuracy": 0.7},
+                          {"A": same, "B": worse, "MiniRocket": ref_ok}, "en")
+    assert "A 0.800 (balanced 0.500) cannot be told apart" in text
+    assert "B 0.200 (balanced 0.500) is significantly worse" in text
+    assert "значимо хуже" in reference_text({"B": row(0.2)}, {"test_accuracy": 0.8, "test_balanced_accuracy": 0.7},
+                                           {"B": worse, "MiniRocket": ref_ok}, "ru")

@@ -39,10 +39,15 @@ pd.DataFrame({split: {"cases": len(getattr(data, split)), "majority rate": getat
 
 # %% [markdown]
 # ## Training
-# One run per model and seed: RAdam, lr 1e-3, batch 16, gradient clipping 4.0, early stopping on validation accuracy
-# (validation loss breaks ties); the best epoch's weights are restored before testing.
+# One run per model and seed: RAdam, lr 1e-3, batch 16, gradient clipping 4.0, with the book's training recipe
+# (profile setting `train.recipe`, chosen by the recipe study below on validation parts only): it sets the loss's
+# class weights and the criterion by which the epoch is kept on the validation split, with early stopping; the
+# kept epoch's weights are restored before testing.
 
 # %%
+from tscompress import recipes, reference
+
+print(f"training recipe: {ch.recipe.name} = {dict(ch.recipe.train)}")
 rows, histories, best_epochs, predictions = [], {}, {}, []
 log = variants.VariantLog(run)  # the baselines, for the comparison chapter
 for name in prof.models.names:
@@ -67,6 +72,18 @@ for name in prof.models.names:
         print(f"{name} seed {s}: {ev.describe()}; best epoch {fit.best_epoch}/{len(fit.history)}, {fit.seconds:.0f} s")
 table1 = pd.DataFrame(rows)
 run.save_table(table1, "table1")
+
+# the reference: MiniRocket + ridge on the same split (fitted on train + validation, tested on the same test cases)
+ref_rows = []
+for s in ch.seeds:
+    d = ch.data(s)
+    with run.timed(f"reference_seed{s}"):
+        ref = reference.fit_reference(d, n_kernels=prof.models.reference_kernels, seed=s, n_boot=prof.bootstrap)
+    ref_rows.append({"model": reference.REFERENCE_NAME, "seed": s, "seconds": round(ref.seconds, 1),
+                     "ridge_alpha": ref.alpha, **ref.evaluation.summary("test_")})
+    print(f"{reference.REFERENCE_NAME} seed {s}: {ref.evaluation.describe()}; {ref.seconds:.0f} s")
+table_ref = pd.DataFrame(ref_rows)
+run.save_table(table_ref, "reference")
 run.save_table(pd.concat(predictions), "test_predictions")
 log.save()
 
@@ -77,29 +94,36 @@ log.save()
 
 # %%
 compare = study.applies_to(dataset)
-t1 = table1.copy()
+ref_shown = table_ref.assign(params=np.nan, best_epoch=0, epochs_run=0, train_seconds=table_ref["seconds"])
+t1 = pd.concat([table1, ref_shown[table1.columns.intersection(ref_shown.columns)]], ignore_index=True)
+is_ref = t1["model"] == reference.REFERENCE_NAME
 t1["accuracy_ci"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in t1.itertuples()]
 t1["bacc_ci"] = [plots.fmt_ci(r.test_balanced_accuracy, r.test_balanced_accuracy_lo, r.test_balanced_accuracy_hi)
                  for r in t1.itertuples()]
 t1["majority"] = t1["test_majority_rate"].map(plots.fmt_acc)
 t1["loss"] = t1["test_loss"].map(lambda v: f"{v:.3f}")
-t1["params_fmt"] = t1["params"].map(lambda v: f"{v:,}")
-t1["epochs"] = [f"{r.epochs_run} ({r.best_epoch})" for r in t1.itertuples()]
+t1["params_fmt"] = ["—" if r else f"{int(v):,}" for v, r in zip(t1["params"], is_ref)]
+t1["loss"] = ["—" if r else v for v, r in zip(t1["loss"], is_ref)]
+t1["epochs"] = ["—" if r.model == reference.REFERENCE_NAME else f"{r.epochs_run} ({r.best_epoch})"
+                for r in t1.itertuples()]
+t1["wall"] = t1["train_seconds"].map(lambda v: f"{v:.1f}")
 cols = [("model", "model")] + ([("seed", "seed")] if len(ch.seeds) > 1 else []) + [
     ("params_fmt", "params"), ("accuracy_ci", "test_accuracy"), ("bacc_ci", "test_balanced"),
-    ("majority", "majority_short"), ("loss", "test_loss"), ("test_n", "n_test"), ("epochs", "epochs")]
+    ("majority", "majority_short"), ("loss", "test_loss"), ("test_n", "n_test"), ("epochs", "epochs"),
+    ("wall", "train_seconds")]
 if compare:
-    t1["study_acc"] = t1["model"].map(lambda m: f"{study.TABLE1[m]['accuracy']:.3f}")
-    t1["study_params"] = t1["model"].map(lambda m: f"{study.TABLE1[m]['params']:,}")
+    t1["study_acc"] = t1["model"].map(lambda m: f"{study.TABLE1[m]['accuracy']:.3f}" if m in study.TABLE1 else "—")
+    t1["study_params"] = t1["model"].map(lambda m: f"{study.TABLE1[m]['params']:,}" if m in study.TABLE1 else "—")
     cols += [("study_params", "study_params"), ("study_acc", "study_accuracy")]
 for lang in plots.LANGS:
     run.save_table(plots.display_table(t1, cols, lang), f"table1.{lang}")
 plots.display_table(t1, cols, "en")
 
 # %%
-labelled = table1.assign(model=[m if len(ch.seeds) == 1 else f"{m} ({s})" for m, s in zip(table1.model, table1.seed)])
-reference = {k: v["accuracy"] for k, v in study.TABLE1.items()} if compare else None
-run.save_figures(lambda lang: plots.accuracy_intervals(labelled, lang=lang, study=reference), "fig_accuracy")
+both = pd.concat([table1, table_ref], ignore_index=True)
+labelled = both.assign(model=[m if len(ch.seeds) == 1 else f"{m} ({s})" for m, s in zip(both.model, both.seed)])
+study_acc = {k: v["accuracy"] for k, v in study.TABLE1.items()} if compare else None
+run.save_figures(lambda lang: plots.accuracy_intervals(labelled, lang=lang, study=study_acc), "fig_accuracy")
 
 # %% [markdown]
 # ## Training curves
@@ -110,38 +134,89 @@ run.save_figures(lambda lang: plots.accuracy_intervals(labelled, lang=lang, stud
 run.save_figures(lambda lang: plots.training_curves(histories, lang=lang, best_epochs=best_epochs), "fig_curves")
 
 # %% [markdown]
-# ## Cross-validation: every labelled case tested once
+# ## Cross-validation and the recipe study: every labelled case tested once
 # The test part above holds a few dozen cases. Stratified k-fold cross-validation over all labelled cases trains a
 # fresh model per fold (the epoch chosen on that fold's own validation part) and tests it on its fold; pooling the
 # folds' predictions tests every case exactly once, so the interval is as narrow as the data allow. `models.cv_folds`
-# sets k (0 skips this section).
+# sets k. Every training recipe of `models.recipes` runs on the same folds for every model it applies to; the
+# recipe is chosen by the validation parts' predictions only (`recipes.choose_recipe`: mean of validation accuracy
+# and validation balanced accuracy, averaged over the models), never by the pooled test predictions shown beside
+# them. The MiniRocket reference runs on the same folds.
 
 # %%
 n_folds = int(prof.models.cv_folds or 0)
-cv_rows, cv_correct = [], {}
-if n_folds >= 2:
-    s0 = ch.seeds[0]
-    for name in prof.models.names:
-        with run.timed(f"cv_{name}"):
-            cv = train.cross_validate(lambda d: models.build_model(name, d.n_channels, d.seq_len, d.n_classes),
-                                      ch.folds(n_folds, s0), ch.train_config(seed=s0), n_boot=prof.bootstrap, seed=s0)
-        cv_rows.append({"model": name, "folds": n_folds, "seconds": round(cv.seconds, 1),
-                        "fold_accuracies": " ".join(f"{f.accuracy:.3f}" for f in cv.folds), **cv.pooled.summary("test_")})
-        cv_correct[name] = cv.pooled.correct
-        print(f"{name}, {n_folds}-fold CV: {cv.pooled.describe()}; {cv.seconds:.0f} s")
-table_cv = pd.DataFrame(cv_rows)
-if cv_rows:
-    run.save_table(table_cv, "table_cv")
-    tcv = table_cv.copy()
-    tcv["accuracy_ci"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in tcv.itertuples()]
-    tcv["bacc_ci"] = [plots.fmt_ci(r.test_balanced_accuracy, r.test_balanced_accuracy_lo,
-                                   r.test_balanced_accuracy_hi) for r in tcv.itertuples()]
-    tcv["majority"] = tcv["test_majority_rate"].map(plots.fmt_acc)
-    cols_cv = [("model", "model"), ("folds", "folds"), ("test_n", "n_cases"), ("accuracy_ci", "cv_accuracy"),
-               ("bacc_ci", "cv_balanced"), ("majority", "majority_short"), ("seconds", "train_seconds")]
+if n_folds < 2:
+    raise ValueError("models.cv_folds must be at least 2: the models page needs the cross-validation tables")
+s0 = ch.seeds[0]
+folds = list(ch.folds(n_folds, s0))
+recipe_names = list(dict.fromkeys(list(prof.models.recipes) + [ch.recipe.name]))
+base_config = ch.train_config(seed=s0)
+base_config = train.TrainConfig.from_dict({**base_config.to_dict(), "select": "accuracy", "class_weight": "none",
+                                           "sampling": "shuffle", "lr": 1e-3, "weight_decay": 0.0})
+
+
+def build(name, d, **settings):
+    return models.build_model(name, d.n_channels, d.seq_len, d.n_classes, **settings)
+
+
+def report_line(res):
+    print(f"{res.model} / {res.recipe}: {res.cv.pooled.describe()}; validation accuracy "
+          f"{res.cv.val_pooled.accuracy:.3f}, balanced {res.cv.val_pooled.balanced_accuracy:.3f}; {res.seconds:.0f} s")
+
+
+with run.timed("recipe_study"):
+    study_results = recipes.recipe_study(build, prof.models.names, folds, recipe_names, base_config,
+                                         n_boot=prof.bootstrap, seed=s0, on_result=report_line)
+chosen_recipe, recipe_scores = recipes.choose_recipe(study_results)
+table_recipes = pd.DataFrame([r.row() for r in study_results])
+table_recipes["chosen"] = table_recipes["recipe"] == chosen_recipe
+table_recipes["book"] = table_recipes["recipe"] == ch.recipe.name
+run.save_table(table_recipes, "table_recipes")
+with run.timed("reference_cv"):
+    ref_cv = reference.cross_validate_reference(folds, n_kernels=prof.models.reference_kernels, seed=s0,
+                                                n_boot=prof.bootstrap)
+print(f"{reference.REFERENCE_NAME}, {n_folds}-fold CV: {ref_cv.pooled.describe()}; {ref_cv.seconds:.0f} s")
+print(f"chosen on validation: {chosen_recipe}; the book trains with: {ch.recipe.name}")
+
+
+def ci_cols(t):
+    t = t.copy()
+    t["accuracy_ci"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in t.itertuples()]
+    t["bacc_ci"] = [plots.fmt_ci(r.test_balanced_accuracy, r.test_balanced_accuracy_lo,
+                                 r.test_balanced_accuracy_hi) for r in t.itertuples()]
+    t["majority"] = t["test_majority_rate"].map(plots.fmt_acc)
+    return t
+
+
+for name in prof.models.names:
+    tr = ci_cols(table_recipes[table_recipes.model == name])
+    tr["val"] = [f"{a:.3f} / {b:.3f}" for a, b in zip(tr.val_accuracy, tr.val_balanced_accuracy)]
+    tr["score"] = tr["val_score"].map(lambda v: f"{v:.3f}")
     for lang in plots.LANGS:
-        run.save_table(plots.display_table(tcv, cols_cv, lang), f"table_cv.{lang}")
-    run.save_figures(lambda lang: plots.accuracy_intervals(table_cv, lang=lang), "fig_cv")
+        t = tr.assign(recipe_shown=[recipes.recipe_label(r, lang) + (" ✓" if r == chosen_recipe else "")
+                                    for r in tr.recipe])
+        cols_r = [("recipe_shown", "recipe"), ("val", "val_pair"), ("score", "val_score"),
+                  ("accuracy_ci", "cv_accuracy"), ("bacc_ci", "cv_balanced"), ("majority", "majority_short"),
+                  ("seconds", "seconds")]
+        run.save_table(plots.display_table(t, cols_r, lang), f"table_recipes_{name.lower()}.{lang}")
+
+# the cross-validation table: each model under the book's recipe, and the reference
+book_rows = table_recipes[table_recipes.book].drop(columns=["recipe", "chosen", "book"])
+cv_rows = [dict(r, folds=n_folds, fold_accuracies=" ".join(f"{f.accuracy:.3f}" for f in res.cv.folds))
+           for r, res in zip(book_rows.to_dict("records"), [x for x in study_results if x.recipe == ch.recipe.name])]
+ref_row = {"model": reference.REFERENCE_NAME, "folds": n_folds, "seconds": round(ref_cv.seconds, 1),
+           "fold_accuracies": " ".join(f"{f.evaluation.accuracy:.3f}" for f in ref_cv.folds),
+           **ref_cv.pooled.summary("test_")}
+table_cv = pd.DataFrame(cv_rows + [ref_row])
+run.save_table(table_cv, "table_cv")
+tcv = ci_cols(table_cv)
+cols_cv = [("model", "model"), ("folds", "folds"), ("test_n", "n_cases"), ("accuracy_ci", "cv_accuracy"),
+           ("bacc_ci", "cv_balanced"), ("majority", "majority_short"), ("seconds", "seconds")]
+for lang in plots.LANGS:
+    run.save_table(plots.display_table(tcv, cols_cv, lang), f"table_cv.{lang}")
+run.save_figures(lambda lang: plots.accuracy_intervals(table_cv, lang=lang), "fig_cv")
+cv_correct = {r.model: r.cv.pooled.correct for r in study_results if r.recipe == ch.recipe.name}
+cv_correct[reference.REFERENCE_NAME] = ref_cv.pooled.correct
 table_cv
 
 # %% [markdown]
@@ -250,20 +325,35 @@ correct = {m: g["correct"].to_numpy().astype(bool) for m, g in first_seed.groupb
 for lang in plots.LANGS:
     run.glue(f"pairwise_{lang}", report.pairwise_text(correct, lang))
 run.glue("cv_folds", n_folds)
-run.glue("cv_ran", bool(cv_rows))
-for r in cv_rows:
+run.glue("cv_ran", True)
+for r in cv_rows + [ref_row]:
     key = r["model"].lower()
     run.glue(f"{key}_cv_acc", r["test_accuracy"], "{:.3f}")
     run.glue(f"{key}_cv_ci", f"[{r['test_accuracy_lo']:.3f}, {r['test_accuracy_hi']:.3f}]")
     run.glue(f"{key}_cv_bacc", r["test_balanced_accuracy"], "{:.3f}")
+    run.glue(f"{key}_cv_seconds", r["seconds"], "{:.0f}")
     for lang in plots.LANGS:
         run.glue(f"{key}_cv_verdict_{lang}", report.majority_verdict(r, lang))
-if cv_rows:  # with models.cv_folds < 2 there is no Table 1a: the notebook runs, the models page cannot render
-    run.glue("cv_n", cv_rows[0]["test_n"])
-    run.glue("cv_majority", cv_rows[0]["test_majority_rate"], "{:.3f}")
-    run.glue("cv_case_points", 100 / cv_rows[0]["test_n"], "{:.2f}")
-    for lang in plots.LANGS:
-        run.glue(f"cv_pairwise_{lang}", report.pairwise_text(cv_correct, lang))
+run.glue("cv_n", cv_rows[0]["test_n"])
+run.glue("cv_majority", cv_rows[0]["test_majority_rate"], "{:.3f}")
+run.glue("cv_case_points", 100 / cv_rows[0]["test_n"], "{:.2f}")
+for lang in plots.LANGS:
+    run.glue(f"cv_pairwise_{lang}", report.pairwise_text(cv_correct, lang))
+# the reference on the main split, and the recipe study's outcome
+r0 = ref_rows[0]
+run.glue("minirocket_acc", r0["test_accuracy"], "{:.3f}")
+run.glue("minirocket_ci", f"[{r0['test_accuracy_lo']:.3f}, {r0['test_accuracy_hi']:.3f}]")
+run.glue("minirocket_bacc", r0["test_balanced_accuracy"], "{:.3f}")
+run.glue("minirocket_seconds", r0["seconds"], "{:.0f}")
+run.glue("reference_kernels", prof.models.reference_kernels, "{:,}")
+for lang in plots.LANGS:
+    run.glue(f"minirocket_verdict_{lang}", report.majority_verdict(r0, lang))
+    run.glue(f"recipe_book_{lang}", recipes.recipe_label(ch.recipe.name, lang))
+    run.glue(f"recipe_chosen_{lang}", recipes.recipe_label(chosen_recipe, lang))
+    run.glue(f"recipe_choice_{lang}", report.recipe_choice_text(chosen_recipe, ch.recipe.name, recipe_scores, lang))
+    run.glue(f"recipe_tried_{lang}", "; ".join(f"«{recipes.recipe_label(r, lang)}»" for r in recipe_names))
+    run.glue(f"cv_vs_reference_{lang}", report.reference_text(
+        {r["model"]: r for r in cv_rows}, ref_row, cv_correct, lang))
 summary = [f"{r['model']} seed {r['seed']}: test accuracy {r['test_accuracy']:.3f} "
            f"[95% CI {r['test_accuracy_lo']:.3f}-{r['test_accuracy_hi']:.3f}], n={r['test_n']}, "
            f"majority rate {r['test_majority_rate']:.3f}, balanced accuracy {r['test_balanced_accuracy']:.3f}"
@@ -271,6 +361,7 @@ summary = [f"{r['model']} seed {r['seed']}: test accuracy {r['test_accuracy']:.3
 summary += [f"{r['model']}, {r['folds']}-fold CV over all labelled cases: pooled accuracy {r['test_accuracy']:.3f} "
             f"[95% CI {r['test_accuracy_lo']:.3f}-{r['test_accuracy_hi']:.3f}], n={r['test_n']}, "
             f"majority rate {r['test_majority_rate']:.3f}, balanced accuracy {r['test_balanced_accuracy']:.3f}"
-            for r in cv_rows]
-ch.finish(summary=summary)
+            for r in cv_rows + [ref_row]]
+summary.append(f"training recipe chosen on validation: {chosen_recipe}; the book trains with {ch.recipe.name}")
+ch.finish(summary=summary, recipe=ch.recipe.name, recipe_chosen=chosen_recipe, recipe_scores=recipe_scores)
 print("\n".join(summary))

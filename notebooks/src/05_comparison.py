@@ -146,10 +146,15 @@ shown(cmp, "en")
 # ## Pareto plots
 
 # %%
+ref_table = pd.read_csv(run.upstream("00_models", "reference.csv"))
+ref_first = ref_table[ref_table["seed"] == ch.seeds[0]].iloc[0]  # the same test cases as the variants of this seed
+ref_line = (str(ref_first["model"]), float(ref_first["test_accuracy"]))
+
+
 def pareto(cost, front, log):
     def make(lang):
         t = cmp.assign(chapter_label=[CHAPTER_LABELS.get(c, {}).get(lang, c) for c in cmp["chapter"]])
-        return compare.pareto_figure(t, cost, lang, log=log, front=front)
+        return compare.pareto_figure(t, cost, lang, log=log, front=front, reference=ref_line)
     return make
 
 

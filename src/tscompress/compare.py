@@ -118,9 +118,11 @@ def recommend(table: pd.DataFrame, budgets: Sequence[float], cost: str = "stored
 
 
 def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, front: str | None = None,
-                  group: str = "chapter_label", quality: str = "test_accuracy"):
+                  group: str = "chapter_label", quality: str = "test_accuracy",
+                  reference: tuple[str, float] | None = None):
     """Accuracy (with 95% intervals) against a cost for every variant, coloured by group, the Pareto
-    front drawn as a step line and the majority-class rate as a horizontal band."""
+    front drawn as a step line, the majority-class rate as a dashed horizontal line and, when given,
+    a reference classifier's accuracy on the same test cases (``(name, accuracy)``) as a dotted one."""
     import matplotlib.pyplot as plt
 
     from .plots import _style, label
@@ -142,6 +144,9 @@ def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, f
     maj = data["test_majority_rate"].dropna()
     if len(maj):
         ax.axhline(float(maj.iloc[0]), color="C3", lw=1.0, ls="--", label=label("majority", lang))
+    if reference is not None and np.isfinite(reference[1]):
+        ax.axhline(float(reference[1]), color="0.3", lw=1.0, ls=":",
+                   label=f"{reference[0]} ({label('reference', lang)})")
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(label(cost, lang))

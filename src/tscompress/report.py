@@ -11,7 +11,8 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural"]
+__all__ = ["majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
+           "recipe_choice_text", "reference_text"]
 
 
 def majority_verdict(row: Mapping, lang: str) -> str:
@@ -84,9 +85,17 @@ def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
     return "; ".join(parts) if parts else ""
 
 
-def selection_text(val_accuracies: Mapping[str, float], lang: str) -> str:
-    """How decisive a choice by validation accuracy was: ``val_accuracies`` maps each candidate
-    setting to its best validation accuracy, in grid order; the first of the highest is the choice.
+_METRIC_NAMES = {
+    "accuracy": {"en": "validation accuracy", "ru": "точности на валидации", "ru_nom": "точность на валидации"},
+    "balanced_accuracy": {"en": "validation balanced accuracy", "ru": "сбалансированной точности на валидации",
+                          "ru_nom": "сбалансированная точность на валидации"},
+}
+
+
+def selection_text(val_accuracies: Mapping[str, float], lang: str, metric: str = "accuracy") -> str:
+    """How decisive a choice on validation was: ``val_accuracies`` maps each candidate setting to its
+    validation score at the kept epoch (``metric``: accuracy or balanced_accuracy), in grid order; the
+    first of the highest is the choice.
 
     A validation part of a few dozen cases often ties several settings (often at its own
     majority-class rate); then the choice is the grid's order, not a finding, and the page says so.
@@ -94,16 +103,17 @@ def selection_text(val_accuracies: Mapping[str, float], lang: str) -> str:
     names = list(val_accuracies)
     if not names:
         return ""
+    m = _METRIC_NAMES[metric]
     values = np.array([val_accuracies[n] for n in names], dtype=float)
     best = values.max()
     tied = [n for n, v in zip(names, values) if abs(v - best) <= 1e-9]
     if len(names) == 1:
-        return {"en": f"the only setting run (validation accuracy {best:.3f})",
-                "ru": f"единственная запущенная настройка (точность на валидации {best:.3f})"}[lang]
+        return {"en": f"the only setting run ({m['en']} {best:.3f})",
+                "ru": f"единственная запущенная настройка ({m['ru_nom']} {best:.3f})"}[lang]
     if len(tied) == 1:
         runner_up = np.sort(values)[-2]
-        return {"en": f"chosen by validation accuracy {best:.3f}, ahead of the next setting's {runner_up:.3f}",
-                "ru": f"выбрана по точности на валидации {best:.3f}, следующая настройка — {runner_up:.3f}"}[lang]
+        return {"en": f"chosen by {m['en']} {best:.3f}, ahead of the next setting's {runner_up:.3f}",
+                "ru": f"выбрана по {m['ru']} {best:.3f}, следующая настройка — {runner_up:.3f}"}[lang]
     if len(tied) == len(names):
         n = len(names)
         who = {"en": "both settings" if n == 2 else f"all {n} settings",
@@ -137,3 +147,68 @@ def memory_text(full: Mapping[str, float], adapter: Mapping[str, float], lang: s
                 f"fine-tuning's step is {_MEMORY_PARTS['en'][largest]} ({share:.0f}%)")
     return (f"QLoRA требует на {saving:.0f}% меньше памяти на шаг, чем полное дообучение; наибольшая часть шага "
             f"полного дообучения — {_MEMORY_PARTS['ru'][largest]} ({share:.0f}%)")
+
+
+_RECIPE_CHOICE = {
+    "en": {"head": "on the validation parts alone, «{chosen}» scores {best:.3f} (the mean of validation accuracy and "
+                   "validation balanced accuracy, averaged over the models)",
+           "next": ", ahead of the next recipe's {other:.3f}",
+           "same": "; every chapter of this book trains with it",
+           "other": "; this run's profile trains every chapter with «{book}» ({book_score:.3f}) instead — rerun with "
+                    "-p train.recipe={name} to follow the choice"},
+    "ru": {"head": "только по валидационным частям рецепт «{chosen}» набирает {best:.3f} (среднее точности и "
+                   "сбалансированной точности на валидации, усреднённое по моделям)",
+           "next": ", следующий рецепт — {other:.3f}",
+           "same": "; все главы книги обучают модели по нему",
+           "other": "; профиль этого запуска обучает все главы по рецепту «{book}» ({book_score:.3f}) — чтобы следовать "
+                    "выбору, перезапустите с -p train.recipe={name}"},
+}
+
+
+def recipe_choice_text(chosen: str, book: str, scores: Mapping[str, float], lang: str) -> str:
+    """How the training recipe was chosen: ``scores`` maps each recipe that ran for every model to its
+    validation score (:func:`tscompress.recipes.selection_score` averaged over the models)."""
+    from .recipes import recipe_label
+
+    t = _RECIPE_CHOICE[lang]
+    others = sorted((v for k, v in scores.items() if k != chosen), reverse=True)
+    text = t["head"].format(chosen=recipe_label(chosen, lang), best=scores[chosen])
+    if others:
+        text += t["next"].format(other=others[0])
+    if chosen == book:
+        return text + t["same"]
+    return text + t["other"].format(book=recipe_label(book, lang), book_score=scores.get(book, float("nan")),
+                                    name=chosen)
+
+
+def reference_text(rows: Mapping[str, Mapping], reference: Mapping, correct: Mapping[str, np.ndarray],
+                   lang: str, reference_name: str = "MiniRocket") -> str:
+    """Each model beside the reference classifier on the same cases: accuracies, balanced accuracies and
+    the exact McNemar test (``correct`` holds per-case correctness, the reference under its name)."""
+    from .metrics import mcnemar
+
+    parts = []
+    ref_ok = correct[reference_name]
+    for name, r in rows.items():
+        res = mcnemar(correct[name], ref_ok)
+        a, b = r["test_accuracy"], reference["test_accuracy"]
+        if lang == "en":
+            if not res.significant:
+                how = "cannot be told apart from it"
+            else:
+                how = "is significantly better" if a > b else "is significantly worse"
+            parts.append(f"{name} {a:.3f} (balanced {r['test_balanced_accuracy']:.3f}) {how} "
+                         f"(McNemar p = {res.p_value:.2f})")
+        else:
+            if not res.significant:
+                how = "от него неотличима"
+            else:
+                how = "значимо лучше" if a > b else "значимо хуже"
+            parts.append(f"{name} {a:.3f} (сбалансированная {r['test_balanced_accuracy']:.3f}) {how} "
+                         f"(критерий Макнемара p = {res.p_value:.2f})")
+    ref = reference
+    if lang == "en":
+        return (f"{reference_name} reaches {ref['test_accuracy']:.3f} (balanced {ref['test_balanced_accuracy']:.3f}); "
+                + "; ".join(parts))
+    return (f"{reference_name} достигает {ref['test_accuracy']:.3f} (сбалансированная "
+            f"{ref['test_balanced_accuracy']:.3f}); " + "; ".join(parts))
