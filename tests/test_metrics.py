@@ -97,6 +97,11 @@ def test_recipe_choice_text_says_whether_the_book_follows_the_choice():
     assert "-p train.recipe=weighted" in other and "0.610" in other
     ru = recipe_choice_text("weighted", "weighted", scores, "ru")
     assert "все главы" in ru and "0.720" in ru
+    some = recipe_choice_text("weighted", "weighted", scores, "en", compared=["TimesNet", "iTransformer"],
+                              models=["TimesNet", "Transformer", "iTransformer"])
+    assert "TimesNet and iTransformer, the models that ran every recipe" in some
+    assert "TimesNet и iTransformer" in recipe_choice_text("weighted", "weighted", scores, "ru",
+                                                           compared=["TimesNet", "iTransformer"], models=["TimesNet", "Transformer", "iTransformer"])
 
 
 def test_reference_text_uses_mcnemar_against_the_reference():

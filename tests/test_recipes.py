@@ -63,3 +63,27 @@ def test_fixed_epochs_recipe_retrains_on_train_and_validation():
     (res,) = recipe_study(_build, ["Narrow"], folds, ["weighted_fixed"], BASE, n_boot=0)
     assert res.cv.pooled.n == sum(len(d.test) for d in folds)
     assert res.cv.val_pooled.n == sum(len(d.val) for d in folds)
+
+
+def test_skipped_pairs_leave_the_choice_to_the_models_that_ran_every_recipe():
+    folds = _folds(2)
+    names = ["val_accuracy", "weighted"]
+    full = recipe_study(_build, ["Wide", "Narrow"], folds, names, BASE, n_boot=0)
+    part = recipe_study(_build, ["Wide", "Narrow"], folds, names, BASE, n_boot=0, skip=["val_accuracy:Narrow"])
+    assert [(r.model, r.recipe) for r in part] == [("Wide", "val_accuracy"), ("Wide", "weighted"), ("Narrow", "weighted")]
+    from tscompress.recipes import compared_models, selection_score
+
+    assert compared_models(full) == ["Wide", "Narrow"] and compared_models(part) == ["Wide"]
+    _, scores = choose_recipe(part)
+    wide = {r.recipe: selection_score(r.cv.val_pooled) for r in full if r.model == "Wide"}
+    assert scores == pytest.approx(wide)  # Narrow's weighted run does not enter the comparison
+
+
+def test_a_profile_cannot_skip_the_books_own_recipe_or_name_an_unknown_model():
+    from tscompress.profiles import get_profile
+
+    assert get_profile("quick").models.recipe_skip  # quick leaves out a slow pair
+    with pytest.raises(ConfigError, match="book's own recipe"):
+        get_profile("smoke", {"models.recipe_skip": ["weighted:TimesNet"]})
+    with pytest.raises(ConfigError, match="recipe:Model"):
+        get_profile("smoke", {"models.recipe_skip": ["val_accuracy:ResNet"]})

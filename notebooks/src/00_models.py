@@ -166,8 +166,10 @@ def report_line(res):
 
 with run.timed("recipe_study"):
     study_results = recipes.recipe_study(build, prof.models.names, folds, recipe_names, base_config,
-                                         n_boot=prof.bootstrap, seed=s0, on_result=report_line)
+                                         n_boot=prof.bootstrap, seed=s0, on_result=report_line,
+                                         skip=prof.models.recipe_skip)
 chosen_recipe, recipe_scores = recipes.choose_recipe(study_results)
+recipe_compared = recipes.compared_models(study_results)
 table_recipes = pd.DataFrame([r.row() for r in study_results])
 table_recipes["chosen"] = table_recipes["recipe"] == chosen_recipe
 table_recipes["book"] = table_recipes["recipe"] == ch.recipe.name
@@ -350,8 +352,13 @@ for lang in plots.LANGS:
     run.glue(f"minirocket_verdict_{lang}", report.majority_verdict(r0, lang))
     run.glue(f"recipe_book_{lang}", recipes.recipe_label(ch.recipe.name, lang))
     run.glue(f"recipe_chosen_{lang}", recipes.recipe_label(chosen_recipe, lang))
-    run.glue(f"recipe_choice_{lang}", report.recipe_choice_text(chosen_recipe, ch.recipe.name, recipe_scores, lang))
-    run.glue(f"recipe_tried_{lang}", "; ".join(f"«{recipes.recipe_label(r, lang)}»" for r in recipe_names))
+    run.glue(f"recipe_choice_{lang}", report.recipe_choice_text(chosen_recipe, ch.recipe.name, recipe_scores, lang,
+                                                                compared=recipe_compared, models=prof.models.names))
+    skipped = {r: [p.split(":", 1)[1] for p in prof.models.recipe_skip if p.split(":", 1)[0] == r] for r in recipe_names}
+    not_for = {"en": " (not run for {}, to save time)", "ru": " (кроме {} — ради времени)"}[lang]
+    run.glue(f"recipe_tried_{lang}", "; ".join(
+        f"«{recipes.recipe_label(r, lang)}»" + (not_for.format(", ".join(skipped[r])) if skipped[r] else "")
+        for r in recipe_names))
     run.glue(f"cv_vs_reference_{lang}", report.reference_text(
         {r["model"]: r for r in cv_rows}, ref_row, cv_correct, lang))
 summary = [f"{r['model']} seed {r['seed']}: test accuracy {r['test_accuracy']:.3f} "

@@ -32,7 +32,7 @@ import torch
 from .errors import ConfigError
 from .train import CVResult, EvalResult, TrainConfig, cross_validate, evaluate_logits, fit, predict_logits, set_seed
 
-__all__ = ["Recipe", "RECIPES", "RECIPE_LABELS", "recipe_label", "get_recipe", "RecipeResult", "recipe_study", "choose_recipe", "selection_score",
+__all__ = ["Recipe", "RECIPES", "RECIPE_LABELS", "recipe_label", "get_recipe", "RecipeResult", "recipe_study", "choose_recipe", "compared_models", "selection_score",
            "MODEL_SETTINGS"]
 
 MODEL_SETTINGS = {"top_k": ("TimesNet",)}
@@ -165,15 +165,18 @@ def _refit_cv(build: Callable[[Any], torch.nn.Module], folds: Sequence[Any], con
 
 def recipe_study(build: Callable[..., torch.nn.Module], model_names: Iterable[str], folds: Sequence[Any],
                  recipes: Iterable[str], base: TrainConfig, n_boot: int = 2000, seed: int = 0,
-                 on_result: Callable[[RecipeResult], None] | None = None) -> list[RecipeResult]:
+                 on_result: Callable[[RecipeResult], None] | None = None,
+                 skip: Iterable[str] = ()) -> list[RecipeResult]:
     """Cross-validate each recipe for each model (``build(model_name, dataset, **model_settings)``)
-    on the same ``folds``; recipes that change a setting a model lacks are skipped for it."""
+    on the same ``folds``; recipes that change a setting a model lacks are skipped for it, and so
+    are the ``"recipe:Model"`` pairs in ``skip`` (to save time)."""
     folds = list(folds)
     chosen = [get_recipe(r) for r in recipes]
+    left_out = {tuple(str(p).split(":", 1)) for p in skip}
     out = []
     for name in model_names:
         for recipe in chosen:
-            if not recipe.applies_to(name):
+            if not recipe.applies_to(name) or (recipe.name, name) in left_out:
                 continue
             config = recipe.config(base)
             settings = dict(recipe.model)
@@ -192,18 +195,31 @@ def recipe_study(build: Callable[..., torch.nn.Module], model_names: Iterable[st
     return out
 
 
-def choose_recipe(results: Sequence[RecipeResult]) -> tuple[str, dict[str, float]]:
-    """The recipe with the best validation score averaged over the models it ran for, among the
-    recipes that ran for every model (a TimesNet-only recipe is reported, not chosen, so that one
-    recipe serves every chapter). Returns ``(name, {recipe: mean validation score})``. Reads only
-    ``cv.val_pooled``."""
+def _candidates(results: Sequence[RecipeResult]) -> tuple[dict[str, dict[str, float]], list[str]]:
     models = list(dict.fromkeys(r.model for r in results))
     by_recipe: dict[str, dict[str, float]] = {}
     for r in results:
         by_recipe.setdefault(r.recipe, {})[r.model] = selection_score(r.cv.val_pooled)
-    scores = {k: float(np.mean(list(v.values()))) for k, v in by_recipe.items() if set(v) == set(models)}
-    if not scores:
-        raise ConfigError("choose_recipe: no recipe ran for every model")
+    general = {k: v for k, v in by_recipe.items() if all(get_recipe(k).applies_to(m) for m in models)}
+    common = [m for m in models if all(m in v for v in general.values())]
+    return general, common
+
+
+def compared_models(results: Sequence[RecipeResult]) -> list[str]:
+    """The models on which :func:`choose_recipe` compares the recipes: those that ran every recipe
+    applicable to all models (a profile may leave out a slow model's alternatives)."""
+    return _candidates(results)[1]
+
+
+def choose_recipe(results: Sequence[RecipeResult]) -> tuple[str, dict[str, float]]:
+    """The recipe with the best validation score averaged over :func:`compared_models`, among the
+    recipes that apply to every model (a TimesNet-only recipe is reported, not chosen, so that one
+    recipe serves every chapter). Returns ``(name, {recipe: mean validation score})``. Reads only
+    ``cv.val_pooled``."""
+    general, common = _candidates(results)
+    if not general or not common:
+        raise ConfigError("choose_recipe: no model ran every recipe that applies to all models")
+    scores = {k: float(np.mean([v[m] for m in common])) for k, v in general.items()}
     order = [k for k in RECIPES if k in scores]
     best = max(order, key=lambda k: (round(scores[k], 12), -order.index(k)))
     return best, scores

@@ -7,7 +7,7 @@ edition's language.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -151,13 +151,17 @@ def memory_text(full: Mapping[str, float], adapter: Mapping[str, float], lang: s
 
 _RECIPE_CHOICE = {
     "en": {"head": "on the validation parts alone, «{chosen}» scores {best:.3f} (the mean of validation accuracy and "
-                   "validation balanced accuracy, averaged over the models)",
+                   "validation balanced accuracy, averaged over {models})",
+           "all": "the models", "and": " and ",
+           "some": "{names}, the models that ran every recipe",
            "next": ", ahead of the next recipe's {other:.3f}",
            "same": "; every chapter of this book trains with it",
            "other": "; this run's profile trains every chapter with «{book}» ({book_score:.3f}) instead — rerun with "
                     "-p train.recipe={name} to follow the choice"},
     "ru": {"head": "только по валидационным частям рецепт «{chosen}» набирает {best:.3f} (среднее точности и "
-                   "сбалансированной точности на валидации, усреднённое по моделям)",
+                   "сбалансированной точности на валидации, усреднённое по {models})",
+           "all": "моделям", "and": " и ",
+           "some": "моделям, прошедшим все рецепты: {names}",
            "next": ", следующий рецепт — {other:.3f}",
            "same": "; все главы книги обучают модели по нему",
            "other": "; профиль этого запуска обучает все главы по рецепту «{book}» ({book_score:.3f}) — чтобы следовать "
@@ -165,14 +169,21 @@ _RECIPE_CHOICE = {
 }
 
 
-def recipe_choice_text(chosen: str, book: str, scores: Mapping[str, float], lang: str) -> str:
-    """How the training recipe was chosen: ``scores`` maps each recipe that ran for every model to its
-    validation score (:func:`tscompress.recipes.selection_score` averaged over the models)."""
+def recipe_choice_text(chosen: str, book: str, scores: Mapping[str, float], lang: str,
+                       compared: Sequence[str] | None = None, models: Sequence[str] | None = None) -> str:
+    """How the training recipe was chosen: ``scores`` maps each candidate recipe to its validation
+    score (:func:`tscompress.recipes.selection_score` averaged over the ``compared`` models; when
+    they are fewer than all ``models``, the text names them)."""
     from .recipes import recipe_label
 
     t = _RECIPE_CHOICE[lang]
     others = sorted((v for k, v in scores.items() if k != chosen), reverse=True)
-    text = t["head"].format(chosen=recipe_label(chosen, lang), best=scores[chosen])
+    if compared is None or models is None or list(compared) == list(models):
+        over = t["all"]
+    else:
+        names = list(compared)
+        over = t["some"].format(names=", ".join(names[:-1]) + t["and"] + names[-1] if len(names) > 1 else names[0])
+    text = t["head"].format(chosen=recipe_label(chosen, lang), best=scores[chosen], models=over)
     if others:
         text += t["next"].format(other=others[0])
     if chosen == book:
