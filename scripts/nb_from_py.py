@@ -2,8 +2,9 @@
 
 Usage: ``python scripts/nb_from_py.py notebooks/src/01_sparsification.py`` writes
 ``notebooks/01_sparsification.ipynb`` (no outputs). Cells are separated by ``# %%`` lines;
-``# %% [markdown]`` starts a markdown cell (``# `` prefixes are stripped); ``# %% tags=parameters``
-marks papermill's parameters cell. ``tests/test_notebooks.py`` checks that every committed
+``# %% [markdown]`` starts a markdown cell (``# `` prefixes are stripped), ``# %% [markdown] lang=ru`` the
+Russian version of the markdown cell before it (tagged ``lang-ru``: the book shows each edition its own
+language); ``# %% tags=parameters`` marks papermill's parameters cell. ``tests/test_notebooks.py`` checks that every committed
 notebook equals what this script makes from its source, so edit the source, not the notebook.
 """
 
@@ -23,7 +24,10 @@ def build(source: str) -> nbformat.NotebookNode:
         body = body.strip("\n")
         if header.strip().startswith("[markdown]"):
             text = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in body.splitlines())
-            cells.append(nbformat.v4.new_markdown_cell(text))
+            cell = nbformat.v4.new_markdown_cell(text)
+            if "lang=" in header:
+                cell.metadata["tags"] = [f"lang-{header.split('lang=', 1)[1].split()[0]}"]
+            cells.append(cell)
         else:
             cell = nbformat.v4.new_code_cell(body)
             if "parameters" in header:

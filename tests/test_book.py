@@ -29,7 +29,8 @@ def test_both_editions_built_with_every_page(smoke_book):
     for lang in ("ru", "en"):
         pages = _pages(out, lang)
         assert f"book/{lang}/index.html" in pages and f"book/{lang}/00_models.html" in pages
-        assert "book/_generated/nb/00_models.html" in pages  # the appendix: the executed notebook
+        folder = "nb_ru" if lang == "ru" else "nb"
+        assert f"book/_generated/{folder}/00_models.html" in pages  # the appendix: the executed notebook
     assert (out / "index.html").is_file() and "ru/_build/html/index.html" in (out / "index.html").read_text()
     assert "html ru" in proc.stdout and "total" in proc.stdout  # the timing table
 
@@ -80,3 +81,40 @@ def test_missing_result_fails_the_build(smoke_results, tmp_path):
                       "--reuse", "--lang", "ru")
     assert proc.returncode != 0
     assert "build failed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_edition_switch_works_without_javascript(smoke_book):
+    out, _ = smoke_book
+    for lang, other in (("ru", "en"), ("en", "ru")):
+        html = out / lang / "_build" / "html"
+        for name, page in _pages(out, lang).items():
+            if not name.startswith(f"book/{lang}/"):
+                continue
+            hrefs = re.findall(r'<a class="tscompress-lang" href="([^"]+)"', page)
+            assert hrefs, name
+            target = ((html / name).parent / hrefs[0]).resolve()
+            assert target.is_file() and f"/{other}/_build/html/" in target.as_posix(), (name, hrefs[0])
+
+
+def test_no_rendered_page_shows_the_build_machines_paths(smoke_book, smoke_results):
+    out, _ = smoke_book
+    results, _ = smoke_results
+    machine = {str(ROOT), str(results.resolve()), str(out.resolve()), str(ROOT.parent)}
+    for lang in ("ru", "en"):
+        for name, page in _pages(out, lang).items():
+            for path in machine:
+                assert path not in page, f"{lang}/{name} shows {path}"
+
+
+def test_comparison_page_in_russian_uses_russian_names_and_numbers(smoke_book):
+    from tscompress.names import METHOD_NAMES
+
+    out, _ = smoke_book
+    page = _pages(out, "ru")["book/ru/05_comparison.html"]
+    text = re.sub(r"<[^>]+>", " ", page)
+    text = re.sub(r"\s+", " ", text)
+    assert not re.search(r"\d{1,3},\d{3}\b", text)  # English thousands
+    assert not re.search(r"\b\d+\.\d+\b", re.sub(r"\bint\d\b|\bfp32\b", "", text))  # decimal points
+    for raw in [m for m in METHOD_NAMES if "_" in m] + ["q2 base", "from q4", "r=", "alpha="]:
+        assert raw not in text, raw
+    assert "KiB" not in text

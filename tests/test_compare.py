@@ -50,17 +50,85 @@ def test_paired_tests_against_the_baseline_of_the_same_seed():
     assert math.isnan(out.loc["b0", "p_value"])
 
 
-def test_fronts_and_recommendations():
+def test_fronts_and_recommendations_chosen_on_validation():
     table = _table([
-        {"id": "fp32", "method": "baseline", "base": "TimesNet", "stored_bytes": 1000, "test_accuracy": 0.80},
-        {"id": "int8", "method": "int8", "base": "TimesNet", "stored_bytes": 260, "test_accuracy": 0.81},
-        {"id": "int4", "method": "int4", "base": "TimesNet", "stored_bytes": 140, "test_accuracy": 0.78},
-        {"id": "prune", "method": "magnitude", "base": "TimesNet", "stored_bytes": 600, "test_accuracy": 0.79},
+        {"id": "fp32", "method": "baseline", "base": "TimesNet", "stored_bytes": 1000, "test_accuracy": 0.80,
+         "val_balanced_accuracy": 0.70},
+        {"id": "int8", "method": "int8", "base": "TimesNet", "stored_bytes": 260, "test_accuracy": 0.81,
+         "val_balanced_accuracy": 0.72},
+        {"id": "int4", "method": "int4", "base": "TimesNet", "stored_bytes": 140, "test_accuracy": 0.78,
+         "val_balanced_accuracy": 0.70},
+        {"id": "prune", "method": "magnitude", "base": "TimesNet", "stored_bytes": 600, "test_accuracy": 0.95,
+         "val_balanced_accuracy": 0.60},
+        {"id": "unscored", "method": "nf", "base": "TimesNet", "stored_bytes": 100, "test_accuracy": 0.99,
+         "val_balanced_accuracy": np.nan},
     ])
     marked = compare.mark_fronts(table, {"bytes": "stored_bytes"}).set_index("id")
-    assert marked["front_bytes"].to_dict() == {"fp32": False, "int8": True, "int4": True, "prune": False}
+    assert marked["front_bytes"].to_dict() == {"fp32": False, "int8": False, "int4": False, "prune": False,
+                                               "unscored": True}
     rec = compare.recommend(table, [1.0, 0.2, 0.1]).set_index("budget")
+    # the best test accuracy (prune, unscored) is never what decides
     assert rec.loc[1.0, "id"] == "int8" and rec.loc[0.2, "id"] == "int4" and rec.loc[0.1, "id"] == ""
+    assert rec.loc[1.0, "val_drop"] == pytest.approx(-0.02) and rec.loc[1.0, "test_accuracy"] == 0.81
+    assert compare.smallest_not_worse(table)["id"] == "int4"  # ties with fp32 on validation, smallest
+    with pytest.raises(ValueError, match="test column"):
+        compare.recommend(table, [1.0], criterion="test_accuracy")
+
+
+def test_recommendation_does_not_change_when_the_test_labels_are_permuted():
+    rng = np.random.default_rng(0)
+    n = 60
+    labels = rng.integers(0, 2, n)
+    rows, preds = [], []
+    for i, (method, size) in enumerate([("baseline", 1000), ("int8", 260), ("int4", 140), ("int2", 80),
+                                        ("magnitude", 500), ("lowrank", 300)]):
+        p = np.where(rng.random(n) < 0.7, labels, 1 - labels)
+        rows.append({"id": method, "method": method, "base": "TimesNet", "seed": 0, "stored_bytes": size,
+                     "val_balanced_accuracy": round(float(rng.uniform(0.5, 0.8)), 2)})
+        preds.append(pd.DataFrame({"id": method, "case": np.arange(n), "label": labels, "pred": p}))
+    preds = pd.concat(preds, ignore_index=True)
+
+    def pipeline(labels_seen):
+        pr = preds.assign(label=np.tile(labels_seen, len(rows)))
+        pr["correct"] = (pr["label"] == pr["pred"]).astype(int)
+        table = _table(rows)
+        acc = pr.groupby("id")["correct"].mean()
+        table["test_accuracy"] = table["id"].map(acc)
+        tested = compare.paired_tests(table, pr)
+        return (compare.recommend(tested, [1.0, 0.5, 0.25, 0.1])["id"].tolist(),
+                compare.smallest_not_worse(tested)["id"], tested["test_accuracy"].tolist())
+
+    picks, smallest, acc = pipeline(labels)
+    for k in range(5):
+        p2, s2, acc2 = pipeline(rng.permutation(labels))
+        assert p2 == picks and s2 == smallest
+    assert acc2 != acc  # the permutation did change what the test columns say
+
+
+def test_nothing_to_lose_when_the_baseline_is_at_the_majority_rate_and_chance():
+    row = {"test_accuracy": 0.72, "test_accuracy_lo": 0.60, "test_accuracy_hi": 0.82, "test_majority_rate": 0.72,
+           "test_balanced_accuracy_lo": 0.45}
+    assert compare.nothing_to_lose(row)
+    assert not compare.nothing_to_lose({**row, "test_balanced_accuracy_lo": 0.55})  # learned the minority class
+    assert not compare.nothing_to_lose({**row, "test_accuracy_lo": 0.75, "test_accuracy": 0.85})
+    assert compare.nothing_to_lose({**row, "test_balanced_accuracy_lo": np.nan})
+
+
+def test_dedupe_lists_one_model_recorded_under_two_settings_once():
+    table = _table([
+        {"id": "i75", "chapter": "01", "method": "importance", "setting": "75%", "base": "T", "stored_bytes": 10,
+         "params_nonzero": 5},
+        {"id": "i90", "chapter": "01", "method": "importance", "setting": "90%", "base": "T", "stored_bytes": 10,
+         "params_nonzero": 5},
+        {"id": "i50", "chapter": "01", "method": "importance", "setting": "50%", "base": "T", "stored_bytes": 10,
+         "params_nonzero": 5},  # same size, other predictions: kept
+    ])
+    preds = pd.concat([_preds("i75", [1, 0, 1]), _preds("i90", [1, 0, 1]), _preds("i50", [1, 1, 1])])
+    preds["pred"] = preds["correct"]
+    out = compare.dedupe(table, preds)
+    assert out["id"].tolist() == ["i75", "i50"]
+    assert out.set_index("id").loc["i75", "also_settings"] == "90%"
+    assert out.set_index("id").loc["i75", "duplicates"] == "i90"
 
 
 def test_latency_is_measured_for_saved_models_relative_to_the_baseline(tmp_path):
@@ -94,8 +162,9 @@ def test_claims_count_dominated_sparsified_variants_and_say_what_is_missing():
     assert compare.dominated(table.iloc[[1, 2]], table.iloc[[3]]).tolist() == [True, False]
     en = compare.claims(table, "en")
     assert en["per_bit"].startswith("1 of 2 sparsified") and "partly" in en["per_bit"]
-    assert "quantile int4, 0 KiB" in en["per_bit"]
+    assert "quantile int4, 0.1\u00a0KiB, accuracy 0.690" in en["per_bit"]  # display names, edition's format
     assert en["combined"].startswith("not checked")
+    assert "квантильное int4, 0,1\u00a0КиБ, точность 0,690" in compare.claims(table, "ru")["per_bit"]
     ru = compare.claims(table.iloc[[0, 1]], "ru")
     assert ru["per_bit"].startswith("не проверено") and "квантования" in ru["per_bit"]
 

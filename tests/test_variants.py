@@ -73,3 +73,23 @@ def test_collect_refuses_incomplete_chapters(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a model")
     with pytest.raises(DataError, match="cannot load"):
         variants.load_model(tmp_path / "bad.pt")
+
+
+def test_validation_scores_are_recorded_and_old_tables_read_with_nan(tmp_path):
+    run = ChapterRun("01_x", tmp_path)
+    log = variants.VariantLog(run)
+    log.add(method="int8", setting="quantile", evaluation=_eval([0, 1, 1, 1], [0, 1, 0, 1]), base="TimesNet", seed=0,
+            params=6, stored_bytes=7, validation=_eval([0, 0, 1], [0, 1, 1]))
+    log.add(method="int4", setting="quantile", evaluation=_eval([0, 1], [0, 1]), base="TimesNet", seed=0,
+            params=6, stored_bytes=4)
+    log.save()
+    table, _ = variants.collect(tmp_path)
+    assert table.loc[0, "val_n"] == 3 and table.loc[0, "val_accuracy"] == pytest.approx(2 / 3)
+    assert table.loc[0, "test_balanced_accuracy_lo"] == pytest.approx(0.65)
+    assert table.loc[1, "val_n"] == 0 and np.isnan(table.loc[1, "val_balanced_accuracy"])
+    # a chapter table written before validation scores existed still reads, with NaN scores
+    path = tmp_path / "01_x" / "variants.csv"
+    old = pd.read_csv(path).drop(columns=variants.OPTIONAL_COLUMNS)
+    old.to_csv(path, index=False)
+    again, _ = variants.collect(tmp_path)
+    assert again["val_balanced_accuracy"].isna().all() and (again["val_n"] == 0).all()

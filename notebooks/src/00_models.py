@@ -1,4 +1,3 @@
-
 # %% [markdown]
 # # 00 · Models: three baselines
 #
@@ -6,6 +5,15 @@
 # on the chosen UEA dataset, selects the epoch on the validation split, and reports test accuracy with its 95% bootstrap
 # interval, the balanced accuracy and the majority-class rate of the same test cases. Writes Table 1, Table 2 (TimesNet
 # parameters by layer type), training curves, per-case test predictions, checkpoints for the later chapters and a manifest.
+
+# %% [markdown] lang=ru
+# # 00 · Модели: три базовые сети
+#
+# Ноутбук обучает TimesNet, Transformer и iTransformer (архитектуры классификации Time-Series-Library в размерах
+# исследования) на выбранном датасете UEA, выбирает эпоху по валидационной части и сообщает точность на тесте с 95%
+# бутстреп-интервалом, сбалансированную точность и долю мажоритарного класса на тех же тестовых примерах. Записывает
+# таблицу 1, таблицу 2 (параметры TimesNet по типам слоёв), кривые обучения, предсказания по каждому тестовому примеру,
+# контрольные точки для следующих глав и паспорт запуска.
 
 # %% tags=parameters
 profile = "quick"
@@ -44,6 +52,13 @@ pd.DataFrame({split: {"cases": len(getattr(data, split)), "majority rate": getat
 # class weights and the criterion by which the epoch is kept on the validation split, with early stopping; the
 # kept epoch's weights are restored before testing.
 
+# %% [markdown] lang=ru
+# ## Обучение
+# Один запуск на модель и сид: RAdam, скорость обучения 1e-3, батч 16, обрезка градиента 4.0, по рецепту обучения книги
+# (настройка профиля `train.recipe`, выбранная в разделе о рецептах ниже только по валидационным частям): рецепт задаёт
+# веса классов в функции потерь и критерий, по которому на валидационной части выбирается сохраняемая эпоха, с ранней
+# остановкой; перед тестом восстанавливаются веса сохранённой эпохи.
+
 # %%
 from tscompress import recipes, reference
 
@@ -61,7 +76,8 @@ for name in prof.models.names:
         models.save_checkpoint(model, run.path(f"checkpoints/{name}_seed{s}.pt"),
                                extra={"seed": s, "fit": fit.to_dict(), "test": ev.summary()})
         log.add(method="baseline", setting="fp32", evaluation=ev, base=name, seed=s, model=model,
-                train_seconds=fit.seconds, save=True, case_index=d.test.index)
+                train_seconds=fit.seconds, save=True, case_index=d.test.index,
+                validation=train.evaluate(model, d.val, device=ch.device, n_boot=0))
         histories[name if len(ch.seeds) == 1 else f"{name} (seed {s})"] = fit.history
         best_epochs[name if len(ch.seeds) == 1 else f"{name} (seed {s})"] = fit.best_epoch
         rows.append({"model": name, "seed": s, "params": models.count_parameters(model),
@@ -91,6 +107,12 @@ log.save()
 # ## Table 1: models, parameters, test accuracy
 # The study's column is its own report (official 205-case test split, epoch chosen on the test set); ours uses the
 # protocol printed above, so the two are comparable only in spirit unless the protocol is `official`.
+
+# %% [markdown] lang=ru
+# ## Таблица 1: модели, параметры, точность на тесте
+# Столбец исследования — его собственный отчёт (официальная тестовая выборка из 205 примеров, эпоха выбрана по тесту);
+# наш столбец следует протоколу, напечатанному выше, поэтому они сравнимы лишь в общих чертах, если только протокол
+# не `official`.
 
 # %%
 compare = study.applies_to(dataset)
@@ -130,6 +152,11 @@ run.save_figures(lambda lang: plots.accuracy_intervals(labelled, lang=lang, stud
 # Training loss and accuracy come from the training pass itself (with dropout on); validation from one evaluation pass per
 # epoch. The dotted line marks the epoch whose weights were kept.
 
+# %% [markdown] lang=ru
+# ## Кривые обучения
+# Функция потерь и точность на обучении берутся из самого прохода обучения (с включённым dropout), на валидации — из
+# одного прохода оценки за эпоху. Пунктир отмечает эпоху, веса которой сохранены.
+
 # %%
 run.save_figures(lambda lang: plots.training_curves(histories, lang=lang, best_epochs=best_epochs), "fig_curves")
 
@@ -142,6 +169,17 @@ run.save_figures(lambda lang: plots.training_curves(histories, lang=lang, best_e
 # recipe is chosen by the validation parts' predictions only (`recipes.choose_recipe`: mean of validation accuracy
 # and validation balanced accuracy, averaged over the models), never by the pooled test predictions shown beside
 # them. The MiniRocket reference runs on the same folds.
+
+# %% [markdown] lang=ru
+# ## Кросс-валидация и сравнение рецептов: каждый размеченный пример в тесте ровно один раз
+# В тестовой части выше всего несколько десятков примеров. Стратифицированная кросс-валидация на k фолдах по всем
+# размеченным примерам обучает для каждого фолда новую модель (эпоха выбирается на валидационной части этого фолда) и
+# проверяет её на своём фолде; объединённые предсказания фолдов проверяют каждый пример ровно один раз, так что интервал
+# настолько узок, насколько позволяют данные. Число k задаёт `models.cv_folds`. Каждый рецепт обучения из
+# `models.recipes` запускается на тех же фолдах для каждой модели, к которой он применим; рецепт выбирается только по
+# предсказаниям на валидационных частях (`recipes.choose_recipe`: среднее точности и сбалансированной точности на
+# валидации, усреднённое по моделям) и никогда — по объединённым тестовым предсказаниям, показанным рядом. Эталон
+# MiniRocket запускается на тех же фолдах.
 
 # %%
 n_folds = int(prof.models.cv_folds or 0)
@@ -224,6 +262,9 @@ table_cv
 # %% [markdown]
 # ## Table 2: TimesNet parameters by layer type
 
+# %% [markdown] lang=ru
+# ## Таблица 2: параметры TimesNet по типам слоёв
+
 # %%
 tn = models.build_model("TimesNet", data.n_channels, data.seq_len, data.n_classes)
 breakdown = models.parameter_breakdown(tn)
@@ -247,6 +288,12 @@ plots.display_table(t2, cols2, "en")
 # One training step (forward + backward, a batch of 16 training cases): TimesNet with the merged Inception kernel
 # against six separate convolutions (and the largest difference between their outputs), and the Transformer with
 # and without dropout on the attention weights.
+
+# %% [markdown] lang=ru
+# ## Скорость двух решений в реализации
+# Один шаг обучения (прямой + обратный проход, батч из 16 обучающих примеров): TimesNet с объединённым ядром Inception
+# против шести отдельных свёрток (и наибольшее расхождение их выходов), а также Transformer с dropout на весах внимания
+# и без него.
 
 # %%
 from tscompress import latency
@@ -297,18 +344,21 @@ speed
 # %% [markdown]
 # ## Numbers for the text
 
+# %% [markdown] lang=ru
+# ## Числа для текста
+
 # %%
 first = {r["model"]: r for r in rows if r["seed"] == ch.seeds[0]}
 run.glue("dataset", dataset)
 run.glue("protocol", ch.protocol)
-run.glue("n_train", len(data.train))
-run.glue("n_val", len(data.val))
-run.glue("n_test", len(data.test))
+run.glue_counted("n_train", len(data.train), "case.prep")
+run.glue_counted("n_val", len(data.val), "val_case.dat")
+run.glue_counted("n_test", len(data.test), "case.nom")
 run.glue("test_majority", data.test.majority_rate(), "{:.3f}")
 run.glue("case_points", 100 / len(data.test), "{:.1f}")
 run.glue("n_seeds", len(ch.seeds))
 run.glue("tn_conv_share", 100 * breakdown["Conv2d"] / total, "{:.1f}")
-run.glue("tn_params", total, "{:,}")
+run.glue_counted("tn_params", total, "param.gen", fmt="{:,}")
 for name in prof.models.names:
     accs = table1.loc[table1.model == name, "test_accuracy"].to_numpy()
     r = first[name]
@@ -326,7 +376,7 @@ first_seed = pd.concat(predictions).query("seed == @ch.seeds[0]")
 correct = {m: g["correct"].to_numpy().astype(bool) for m, g in first_seed.groupby("model", sort=False)}
 for lang in plots.LANGS:
     run.glue(f"pairwise_{lang}", report.pairwise_text(correct, lang))
-run.glue("cv_folds", n_folds)
+run.glue_counted("cv_folds", n_folds, "fold.prep")
 run.glue("cv_ran", True)
 for r in cv_rows + [ref_row]:
     key = r["model"].lower()
@@ -336,7 +386,7 @@ for r in cv_rows + [ref_row]:
     run.glue(f"{key}_cv_seconds", r["seconds"], "{:.0f}")
     for lang in plots.LANGS:
         run.glue(f"{key}_cv_verdict_{lang}", report.majority_verdict(r, lang))
-run.glue("cv_n", cv_rows[0]["test_n"])
+run.glue_counted("cv_n", cv_rows[0]["test_n"], "labelled_case.dat")
 run.glue("cv_majority", cv_rows[0]["test_majority_rate"], "{:.3f}")
 run.glue("cv_case_points", 100 / cv_rows[0]["test_n"], "{:.2f}")
 for lang in plots.LANGS:

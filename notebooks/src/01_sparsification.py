@@ -1,4 +1,3 @@
-
 # %% [markdown]
 # # 01 · Sparsification: low-rank, gradient importance, magnitude, sparse + low-rank
 #
@@ -8,6 +7,16 @@
 # profile, fine-tunes every compressed model with the epoch chosen on
 # validation, and measures parameters, stored bytes, CPU latency and test accuracy. Writes the counterparts of the
 # study's Figures 1–3 and Tables 3–4 and the variants for the comparison chapter.
+
+# %% [markdown] lang=ru
+# # 01 · Разреживание: низкий ранг, важность по градиенту, по модулю, разреженный + низкоранговый
+#
+# Ноутбук сжимает предобученную TimesNet из главы 00 четырьмя способами — низкоранговым (SVD) разложением каждого слоя
+# Conv2d и Linear, удалением целых ветвей-ядер Inception в порядке важности по градиенту, прунингом по модулю с масками
+# (три метода исследования) и разреженным + низкоранговым разложением `W ≈ UV + S` при тех же бюджетах — до каждой доли
+# из профиля, дообучает каждую сжатую модель с выбором эпохи по валидации и измеряет число параметров, размер хранения в
+# байтах, задержку на CPU и точность на тесте. Записывает аналоги рисунков 1–3 и таблиц 3–4 исследования и варианты для
+# главы сравнения.
 
 # %% tags=parameters
 profile = "quick"
@@ -47,6 +56,12 @@ print(f"profile {prof.name}: {prof.description}; sparsify settings {cfg.to_dict(
 # For every kernel branch of TimesNet's two Inception blocks per layer: the norm of the loss gradient per output
 # filter, summed over all training batches, averaged over the filters (study's definition; dropout off).
 
+# %% [markdown] lang=ru
+# ## Важность ядер Inception по градиенту
+# Для каждой ветви-ядра двух блоков Inception каждого слоя TimesNet: норма градиента функции потерь по каждому выходному
+# фильтру, просуммированная по всем обучающим батчам и усреднённая по фильтрам (определение исследования; dropout
+# выключен).
+
 # %%
 imp_rows, importances, pretrained_by_seed = [], {}, {}
 for s in ch.seeds:
@@ -66,7 +81,6 @@ run.save_table(imp_table, "importance")
 by_kernel = imp_table.groupby("kernel").agg(importance=("importance", "mean"), mean_rank=("rank", "mean"),
                                             params=("params", "sum")).reset_index()
 by_kernel
-
 
 # %%
 def importance_figure(lang):
@@ -94,6 +108,13 @@ run.save_figures(importance_figure, "fig_importance")
 # Every method at every fraction of the profile: the compressed model is tested before fine-tuning, then fine-tuned
 # (RAdam, the epoch chosen on validation; pruning masks stay in place), made permanent and tested again. Latency:
 # median eval-mode forward time on the test inputs, in this process, side by side with the uncompressed model.
+
+# %% [markdown] lang=ru
+# ## Сжатие, дообучение, замеры
+# Каждый метод на каждой доле из профиля: сжатая модель проверяется до дообучения, затем дообучается (RAdam, эпоха
+# выбирается по валидации; маски прунинга остаются на месте), сжатие закрепляется в весах, и модель проверяется снова.
+# Задержка: медианное время прямого прохода в режиме eval на тестовых входах, в этом же процессе, рядом с несжатой
+# моделью.
 
 # %%
 rows, log, histories, correct = [], variants.VariantLog(run), {}, {}
@@ -144,7 +165,8 @@ for s in ch.seeds:
                          "bacc_before": before.balanced_accuracy, "best_epoch": fit.best_epoch,
                          "train_seconds": fit.seconds, **ev.summary("test_")})
             log.add(method=method, setting=f"{fraction:.0%}", evaluation=ev, base="TimesNet", seed=s, model=model,
-                    stored_bytes=stored, train_seconds=fit.seconds, save=True, case_index=d.test.index)
+                    stored_bytes=stored, train_seconds=fit.seconds, save=True, case_index=d.test.index,
+                    validation=train.evaluate(model, d.val, device=ch.device, n_boot=0), removed=removed)
             print(f"{key} seed {s}: removed {removed:.1%}; before fine-tuning {before.accuracy:.3f}; {ev.describe()}")
     for bs in (1, 64):  # every model of this seed timed round-robin, in this process
         xb = d.test.X.repeat(-(-bs // len(d.test.X)), 1, 1)[:bs]
@@ -161,6 +183,9 @@ results[["method", "fraction", "seed", "removed", "params_nonzero", "stored_byte
 
 # %% [markdown]
 # ## Tables 3 and 4: each level, three methods
+
+# %% [markdown] lang=ru
+# ## Таблицы 3 и 4: каждый уровень, три метода
 
 # %%
 def level_table(lang):
@@ -190,7 +215,6 @@ def level_table(lang):
 for lang in plots.LANGS:
     run.save_table(level_table(lang), f"table34.{lang}")
 level_table("en")
-
 
 # %%
 def accuracy_figure(lang):
@@ -233,21 +257,24 @@ run.save_figures(finetune_figure, "fig_finetune")
 # %% [markdown]
 # ## Numbers for the text
 
+# %% [markdown] lang=ru
+# ## Числа для текста
+
 # %%
 s0 = results[results["seed"] == ch.seeds[0]]
 base = s0[s0["method"] == "fp32"].iloc[0]
-run.glue("n_test", str(int(base["test_n"])))
+run.glue_counted("n_test", int(base["test_n"]), "case.nom", "case.prep", fmt="{}")
 run.glue("case_points", f"{100 / base['test_n']:.1f}")
 run.glue("majority", plots.fmt_acc(base["test_majority_rate"]))
 run.glue("base_acc", plots.fmt_ci(base.test_accuracy, base.test_accuracy_lo, base.test_accuracy_hi))
-run.glue("epochs", str(cfg.epochs))
+run.glue_counted("epochs", cfg.epochs, "epoch.nom", fmt="{}")
 run.glue("fractions", ", ".join(f"{f:.0%}" for f in cfg.fractions))
 imp0 = imp_table[imp_table["seed"] == ch.seeds[0]].sort_values("importance")
 n_blocks = int(imp0["branch"].map(lambda b: b.rsplit(".kernels", 1)[0]).nunique())
 lowest = imp0.head(n_blocks)
 ones = int((lowest["kernel"] == 1).sum())
 share_1x1 = imp0.loc[imp0["kernel"] == 1, "params"].sum() / sparsify.target_params(pretrained_by_seed[ch.seeds[0]])
-run.glue("n_blocks", str(n_blocks))
+run.glue_counted("n_blocks", n_blocks, "block.nom", fmt="{}")
 run.glue("n_branches", str(len(imp0)))
 run.glue("ones_lowest", str(ones))
 run.glue("share_1x1", f"{100 * share_1x1:.2f}")

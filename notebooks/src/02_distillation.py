@@ -1,4 +1,3 @@
-
 # %% [markdown]
 # # 02 · Distillation: TimesNet teacher, Transformer and iTransformer students
 #
@@ -7,6 +6,15 @@
 # projector to class logits and is pulled towards the teacher, over points of the (w_ofa, w_kd, w_ce) simplex. The
 # epoch is chosen on validation; test accuracy is reported with its interval. Writes the counterparts of the
 # study's Figures 4–7 and the variants for the comparison chapter.
+
+# %% [markdown] lang=ru
+# # 02 · Дистилляция: учитель TimesNet, ученики Transformer и iTransformer
+#
+# Предобученная TimesNet из главы 00 учит двух учеников, обучаемых с нуля: с KL-функцией потерь Хинтона на сетке
+# значений α и с дистилляцией One-for-All (OFA), в которой каждый промежуточный слой энкодера ученика получает проектор
+# в логиты классов и притягивается к учителю, в точках симплекса (w_ofa, w_kd, w_ce). Эпоха выбирается по валидации;
+# точность на тесте приводится с интервалом. Записывает аналоги рисунков 4–7 исследования и варианты для главы
+# сравнения.
 
 # %% tags=parameters
 profile = "quick"
@@ -37,11 +45,15 @@ print(f"profile {prof.name}: {prof.description}; distill settings {cfg.to_dict()
 def setting_name(method, a):
     return f"alpha={a:g}" if method == "kl" else f"ofa={a[0]:g}, kd={a[1]:g}"
 
-
 # %% [markdown]
 # ## Teacher
 # The teacher's logits are computed once per training case, in the fixed evaluation batches (TimesNet's output
 # depends on the other cases of its batch), and looked up by case index during training.
+
+# %% [markdown] lang=ru
+# ## Учитель
+# Логиты учителя вычисляются один раз для каждого обучающего примера фиксированными батчами оценки (выход TimesNet
+# зависит от других примеров её батча) и при обучении берутся по индексу примера.
 
 # %%
 teachers = {}
@@ -57,6 +69,12 @@ for s in ch.seeds:
 # Every student, every grid point, every seed: trained from scratch through the package's training loop with the
 # distillation loss as its hook (RAdam, batch 16, the book's training recipe: the cross-entropy term weighted by
 # class and the epoch chosen by validation balanced accuracy when the recipe says so).
+
+# %% [markdown] lang=ru
+# ## Обучение учеников
+# Каждый ученик, каждая точка сетки, каждый сид: обучение с нуля обучающим циклом пакета, в который функция потерь
+# дистилляции подключена как обработчик (RAdam, батч 16, рецепт обучения книги: слагаемое перекрёстной энтропии
+# взвешивается по классам, а эпоха выбирается по сбалансированной точности на валидации, если так задаёт рецепт).
 
 # %%
 select = ch.recipe.train.get("select", "accuracy")  # the book's recipe: how epochs and grid points are chosen
@@ -109,6 +127,11 @@ runs[["student", "setting", "seed", "best_val_accuracy", "test_accuracy", "test_
 # Every student is recorded; for each student and method the model with the best validation score of the recipe's
 # criterion (ties: the first grid point) is saved for the comparison chapter, which times and quantizes it.
 
+# %% [markdown] lang=ru
+# ## Варианты для сравнения
+# Записывается каждый ученик; для каждого ученика и метода модель с лучшей оценкой на валидации по критерию рецепта
+# (при равенстве — первая точка сетки) сохраняется для главы сравнения, которая замеряет её скорость и квантует её.
+
 # %%
 log = variants.VariantLog(run)
 best_keys = set()
@@ -118,11 +141,15 @@ for (student, method, s), g in runs.groupby(["student", "method", "seed"]):
 for key, (model, ev, fit, index) in kept.items():
     student, method, name, s = key
     log.add(method=method, setting=name, evaluation=ev, base=student, seed=s, model=model,
-            train_seconds=fit.seconds, save=key in best_keys, case_index=index)
+            train_seconds=fit.seconds, save=key in best_keys, case_index=index,
+            validation=train.evaluate(model, ch.data(s).val, device=ch.device, n_boot=0))
 log.save()
 
 # %% [markdown]
 # ## Figures 4–7
+
+# %% [markdown] lang=ru
+# ## Рисунки 4–7
 
 # %%
 def curve_figure(method, lang):
@@ -183,6 +210,9 @@ run.save_figures(lambda lang: test_figure("ofa", lang), "fig_ofa_test")
 # %% [markdown]
 # ## Table of every run
 
+# %% [markdown] lang=ru
+# ## Таблица всех запусков
+
 # %%
 def runs_table(lang):
     t = runs.copy()
@@ -204,15 +234,18 @@ runs_table("en")
 # %% [markdown]
 # ## Numbers for the text
 
+# %% [markdown] lang=ru
+# ## Числа для текста
+
 # %%
 s0 = ch.seeds[0]
 r0 = runs[runs["seed"] == s0]
 _, ev_t = teachers[s0]
 run.glue("teacher_acc", plots.fmt_ci(ev_t.accuracy, *ev_t.accuracy_ci))
 run.glue("majority", plots.fmt_acc(ev_t.majority_rate))
-run.glue("n_test", str(len(ev_t.labels)))
+run.glue_counted("n_test", len(ev_t.labels), "test_case.prep", fmt="{}")
 run.glue("case_points", f"{100 / len(ev_t.labels):.1f}")
-run.glue("epochs", str(cfg.epochs))
+run.glue_counted("epochs", cfg.epochs, "epoch.nom", fmt="{}")
 run.glue("alphas", ", ".join(f"{a:g}" for a in cfg.alphas))
 run.glue("ofa_points", "; ".join(f"({p[0]:g}, {p[1]:g}, {1 - p[0] - p[1]:g})" for p in cfg.ofa_points))
 run.glue("T", f"{cfg.T:g}")
@@ -230,8 +263,8 @@ for student in cfg.students:
     kl = g[g["method"] == "kl"].sort_values("best_val_score", ascending=False, kind="stable")
     ofa = g[g["method"] == "ofa"].sort_values("best_val_score", ascending=False, kind="stable")
     plain = g[(g["method"] == "kl") & (g["alpha"] == 0)]
-    run.glue(f"{tag}_params", f"{int(g['params'].iloc[0]):,}")
-    run.glue(f"{tag}_proj", f"{int(ofa['projector_params'].max()):,}" if len(ofa) else "0")
+    run.glue_counted(f"{tag}_params", int(g['params'].iloc[0]), "param.nom", fmt="{:,}")
+    run.glue_counted(f"{tag}_proj", int(ofa['projector_params'].max()) if len(ofa) else 0, "param.nom", fmt="{:,}")
     run.glue(f"{tag}_kl_best", kl.iloc[0]["setting"])
     for method, part in (("kl", g[g["method"] == "kl"]), ("ofa", g[g["method"] == "ofa"])):
         choices = dict(zip(part["setting"], part["best_val_score"]))  # grid order

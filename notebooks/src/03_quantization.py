@@ -1,4 +1,3 @@
-
 # %% [markdown]
 # # 03 · Quantization: quantile PTQ, real packed files, the study's QAT
 #
@@ -7,6 +6,16 @@
 # bit-packed file whose real size is reported next to the accounting; then the study's quantization-aware training
 # (the model only ever holds quantized weights) from random initialisation, and PTQ applied to every trained model.
 # Writes the counterparts of the study's Table 5, Figure 8 and Table 6 and the variants for the comparison chapter.
+
+# %% [markdown] lang=ru
+# # 03 · Квантование: квантильное PTQ, упакованные файлы, QAT исследования
+#
+# Квантование после обучения (PTQ) предобученной TimesNet из главы 00 квантильным (равночастотным) методом
+# исследования и двумя базовыми методами (равномерным аффинным по каналам и NormalFloat с двойным квантованием); каждая
+# модель сохраняется в файл с упакованными битами, и его настоящий размер приводится рядом с учётом исследования; затем
+# обучение с учётом квантования (QAT) в варианте исследования (модель всегда хранит только квантованные веса) со
+# случайной инициализации и PTQ каждой обученной модели. Записывает аналоги таблицы 5, рисунка 8 и таблицы 6
+# исследования и варианты для главы сравнения.
 
 # %% tags=parameters
 profile = "quick"
@@ -49,6 +58,12 @@ print(f"profile {prof.name}: {prof.description}; quantize settings {cfg.to_dict(
 # parameters as a whole; uniform: per output channel; NF: blocks of 64 with double-quantized block scales), the
 # quantized model is saved to a bit-packed file, loaded back, and tested.
 
+# %% [markdown] lang=ru
+# ## Квантование после обучения
+# Каждый метод квантует все параметры предобученной TimesNet (квантильный: свёртки по выходным фильтрам, остальные
+# параметры целиком; равномерный: по выходным каналам; NF: блоки по 64 значения с дважды квантованными масштабами
+# блоков); квантованная модель сохраняется в файл с упакованными битами, загружается обратно и проверяется на тесте.
+
 # %%
 rows, log, correct, pretrained_by_seed = [], variants.VariantLog(run), {}, {}
 for s in ch.seeds:
@@ -73,7 +88,8 @@ for s in ch.seeds:
             correct[(method, bits, s)] = ev.correct
             log.add(method=method, setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=back,
                     stored_bytes=size, train_seconds=run.timings[f"ptq_{method}{bits}_seed{s}"],
-                    save=bits in (8, 4), case_index=d.test.index)
+                    save=bits in (8, 4), case_index=d.test.index,
+                    validation=train.evaluate(back, d.val, device=ch.device, n_boot=0))
 ptq = pd.DataFrame(rows)
 run.save_table(ptq, "ptq")
 ptq[["method", "bits", "seed", "accounted_bytes", "file_bytes", "test_accuracy", "test_balanced_accuracy"]]
@@ -83,6 +99,13 @@ ptq[["method", "bits", "seed", "accounted_bytes", "file_bytes", "test_accuracy",
 # PV-tuning's V step (`quantize.code_finetune`): at every step the share `finetune_fraction` of all weights with the
 # largest loss gradient moves one code value against the gradient, in its own group's codebook; codebooks and block
 # constants stay as the quantizer made them, so format and file size do not change. Epoch chosen on validation.
+
+# %% [markdown] lang=ru
+# ## Дообучение после PTQ: сдвиг кодов весов с наибольшим градиентом
+# Шаг V из PV-tuning (`quantize.code_finetune`): на каждом шаге доля `finetune_fraction` всех весов с наибольшим
+# градиентом функции потерь сдвигается на одно кодовое значение против градиента в кодовой книге своей группы; кодовые
+# книги и константы блоков остаются такими, какими их сделал квантизатор, поэтому формат и размер файла не меняются.
+# Эпоха выбирается по валидации.
 
 # %%
 ft_rows = []
@@ -98,13 +121,15 @@ for s in ch.seeds:
                 fit, moved = quantize.code_finetune(qm, d, config, fraction=cfg.finetune_fraction)
             assert qm.nbytes() == size_before  # same format, same size
             path = qm.save(run.path(f"codes/{method}_int{bits}_seed{s}.tsq"))
-            ev = train.evaluate(quantize.load_quantized(path), d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+            stored_model = quantize.load_quantized(path)
+            ev = train.evaluate(stored_model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
             correct[(f"{method}+codes", bits, s)] = ev.correct
             ft_rows.append({"method": method, "bits": bits, "seed": s, "moved": moved, "moved_share": moved / n_weights,
                             "best_epoch": fit.best_epoch, "train_seconds": fit.seconds, "file_bytes": path.stat().st_size,
                             **ev.summary("test_")})
             log.add(method=f"{method}+codes", setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=qm,
-                    stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=False, case_index=d.test.index)
+                    stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=False, case_index=d.test.index,
+                    validation=train.evaluate(stored_model, d.val, device=ch.device, n_boot=0))
             print(f"{method} int{bits} seed {s}: {moved} code moves ({moved / n_weights:.1%} of the weights), "
                   f"best epoch {fit.best_epoch}; {ev.describe()}")
 ft = pd.DataFrame(ft_rows)
@@ -115,6 +140,12 @@ ft[["method", "bits", "seed", "moved_share", "best_epoch", "train_seconds", "tes
 # ## Table 5: TimesNet fp32 / int8 / int4
 # The study's method at 8 and 4 bits beside fp32, with both sizes: the study's accounting (b-bit indices plus
 # min(2^b, n) float32 code values per group) and the real file (indices bit-packed, codebooks, a small header).
+
+# %% [markdown] lang=ru
+# ## Таблица 5: TimesNet fp32 / int8 / int4
+# Метод исследования на 8 и 4 битах рядом с fp32, с обоими размерами: по учёту исследования (b-битные индексы плюс
+# min(2^b, n) кодовых значений float32 на группу) и настоящий файл (индексы, упакованные по битам, кодовые книги,
+# небольшой заголовок).
 
 # %%
 def table5(lang):
@@ -140,6 +171,9 @@ table5("en")
 
 # %% [markdown]
 # ## Accuracy against bits, three methods
+
+# %% [markdown] lang=ru
+# ## Точность в зависимости от числа битов, три метода
 
 # %%
 def bits_figure(lang):
@@ -178,6 +212,13 @@ run.save_figures(bits_figure, "fig_bits")
 # profile: after every optimizer step every parameter is replaced by its quantile-quantized value, so the model
 # never holds anything else. Same optimizer, batches, epochs and validation-based selection as the fp32 run.
 
+# %% [markdown] lang=ru
+# ## QAT в варианте исследования (рисунок 8)
+# TimesNet обучается со случайной инициализации обычным образом (fp32) и с QAT исследования при каждом числе битов из
+# профиля: после каждого шага оптимизатора каждый параметр заменяется своим квантильно квантованным значением, так что
+# ничего другого модель никогда не хранит. Оптимизатор, батчи, эпохи и выбор по валидации — те же, что при обучении
+# fp32.
+
 # %%
 histories, best, trained, qat_rows = {}, {}, {}, []
 # (training label, bits, how): fp32, the study's QAT at each bit width, the classic STE at each bit width
@@ -200,6 +241,9 @@ run.save_figures(lambda lang: plots.training_curves(histories, lang, best), "fig
 # %% [markdown]
 # ## Table 6: PTQ applied to every trained model
 
+# %% [markdown] lang=ru
+# ## Таблица 6: PTQ каждой обученной модели
+
 # %%
 for s in ch.seeds:
     d = ch.data(s)
@@ -214,7 +258,7 @@ for s in ch.seeds:
                 path = m.save(run.path(f"{how}/int{bits}_seed{s}.tsq"))
                 log.add(method=how, setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=m,
                         stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=True,
-                        case_index=d.test.index)
+                        case_index=d.test.index, validation=train.evaluate(m, d.val, device=ch.device, n_boot=0))
 qat = pd.DataFrame(qat_rows)
 run.save_table(qat, "table6")
 log.save()
@@ -250,10 +294,13 @@ table6("en")
 # %% [markdown]
 # ## Numbers for the text
 
+# %% [markdown] lang=ru
+# ## Числа для текста
+
 # %%
 s0 = ptq[ptq["seed"] == ch.seeds[0]].set_index(["method", "bits"])
 fp = s0.loc[("fp32", 32)]
-run.glue("n_test", str(int(fp["test_n"])))
+run.glue_counted("n_test", int(fp["test_n"]), "case.nom", "test_case.prep", fmt="{}")
 run.glue("case_points", f"{100 / fp['test_n']:.1f}")
 run.glue("majority", plots.fmt_acc(fp["test_majority_rate"]))
 run.glue("fp32_acc", plots.fmt_ci(fp.test_accuracy, fp.test_accuracy_lo, fp.test_accuracy_hi))
@@ -285,7 +332,7 @@ for method in ("quantile", "uniform", "nf"):
     r = s0.loc[(method, lowest)]
     run.glue(f"{method}_low_acc", plots.fmt_acc(r.test_accuracy))
     run.glue(f"{method}_low_bacc", plots.fmt_acc(r.test_balanced_accuracy))
-run.glue("lowest_bits", str(lowest))
+run.glue_counted("lowest_bits", lowest, "bit.prep", fmt="{}")
 for lang in plots.LANGS:  # the study's own fp32 -> int4 drop
     run.glue(f"study_drop_{lang}", study.gap_text(study.TABLE5["fp32"]["accuracy"], study.TABLE5["int4"]["accuracy"], lang,
                                                   arrow=True)
@@ -300,7 +347,7 @@ for t in trainings:
     run.glue(f"qat_{t}_seconds", f"{r.train_seconds:.0f}")
     for lang in plots.LANGS:
         run.glue(f"qat_{t}_verdict_{lang}", report.majority_verdict(r, lang))
-run.glue("qat_epochs", str(cfg.epochs))
+run.glue_counted("qat_epochs", cfg.epochs, "epoch.nom", fmt="{}")
 # the study's variant against the classic STE at each bit width: training loss at the selected epoch, wall time
 seed0_fits = {t: trained[(t, ch.seeds[0])][1] for t in trainings}
 
@@ -324,7 +371,7 @@ for lang in plots.LANGS:
     run.glue(f"ste_vs_qat_{lang}", "; ".join(parts) + tail[lang])
 f0 = ft[ft["seed"] == ch.seeds[0]].set_index(["method", "bits"])
 run.glue("ft_fraction", f"{100 * cfg.finetune_fraction:g}")
-run.glue("ft_epochs", str(cfg.finetune_epochs))
+run.glue_counted("ft_epochs", cfg.finetune_epochs, "epoch.nom", fmt="{}")
 run.glue("ft_bits", ", ".join(str(b) for b in cfg.finetune_bits))
 for lang in plots.LANGS:
     parts, n_sig = [], 0

@@ -1,4 +1,3 @@
-
 # %% [markdown]
 # # 04 · PEFT: QLoRA and QDoRA on a 4-bit TimesNet
 #
@@ -7,6 +6,16 @@
 # several ranks including the bit-budget rank (a 4-bit base plus float32 adapters as large as the 8-bit model).
 # Adapters are merged into the weights after training. Writes the bit-budget table, the rank sweep table, the
 # counterparts of the study's Figures 9–13, a full fine-tuning reference and the variants for the comparison chapter.
+
+# %% [markdown] lang=ru
+# # 04 · PEFT: QLoRA и QDoRA на 4-битном TimesNet
+#
+# Ноутбук квантует предобученный TimesNet из главы 00 до 4 бит (квантильным квантизатором исследования), замораживает
+# его и обучает низкоранговые адаптеры на каждом слое Conv2d и Linear (QLoRA) или адаптеры плюс магнитуду на каждый
+# фильтр (QDoRA) при нескольких рангах, включая ранг по бюджету битов (4-битная база вместе с адаптерами во float32
+# занимает столько же, сколько 8-битная модель). После обучения адаптеры сливаются с весами. Записывает таблицу бюджета
+# битов, таблицу перебора рангов, аналоги рисунков 9–13 исследования, полное дообучение для сравнения и варианты для
+# главы сравнения.
 
 # %% tags=parameters
 profile = "quick"
@@ -58,6 +67,13 @@ pd.DataFrame({split: {"cases": len(getattr(data, split)), "majority rate": getat
 # It depends on the adapter layout: ours (peft's: a convolution's A has the layer's own k×k kernel) and a 1×1
 # "channel" layout (A ∈ R^{r×C_in}, B ∈ R^{C_out×r} for convolutions too).
 
+# %% [markdown] lang=ru
+# ## Ранг по бюджету битов
+# Модель из N параметров по b бит считается как N·b/32 float32-эквивалентных параметров; параметр адаптера во float32 —
+# как 1. Ранг по бюджету битов — наименьший r, при котором N·4/32 + r·p ≥ N·8/32, где p — число параметров адаптеров на
+# единицу ранга. Он зависит от схемы адаптеров: нашей (как в peft: у свёрточной A собственное ядро слоя k×k) и
+# «канальной» схемы 1×1 (A ∈ R^{r×C_in}, B ∈ R^{C_out×r} и для свёрток тоже).
+
 # %%
 base_bits, target_bits = cfg.base_bits, cfg.target_bits
 pretrained, _ = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{ch.seeds[0]}.pt"))
@@ -104,14 +120,14 @@ chb = budgets["channel"]
 run.glue("budget_arith", arith)
 run.glue("budget_rank", str(budget.rank))
 run.glue("budget_rank_dora", str(budgets["peft_dora"].rank))
-run.glue("budget_per_rank", f"{p:,}")
-run.glue("budget_conv_per_rank", f"{conv_per_rank:,}")
+run.glue_counted("budget_per_rank", p, "param.nom", fmt="{:,}")
+run.glue_counted("budget_conv_per_rank", conv_per_rank, "param.nom", fmt="{:,}")
 run.glue("budget_lin_per_rank", f"{lin_per_rank:,}")
-run.glue("budget_n_conv", str(n_conv))
-run.glue("budget_n_lin", str(n_lin))
+run.glue_counted("budget_n_conv", n_conv, "layer.prep", fmt="{}")
+run.glue_counted("budget_n_lin", n_lin, "layer.prep", fmt="{}")
 run.glue("budget_channel_per_rank", f"{chb.per_rank:,}")
 run.glue("budget_channel_rank", str(chb.rank))
-run.glue("budget_channel_adapters", f"{chb.adapter_params:,}")
+run.glue_counted("budget_channel_adapters", chb.adapter_params, "param.prep", fmt="{:,}")
 run.glue("budget_channel_total", f"{chb.total_size:,.2f}")
 run.glue("n_params", f"{n:,}")
 
@@ -121,6 +137,14 @@ run.glue("n_params", f"{n:,}")
 # bases of the profile: a lower-bit quantile base, NF4, the unquantized model). Fine-tuning: QLoRA and QDoRA at every
 # rank on the 4-bit base, full fine-tuning of the 4-bit model, both methods at the bit-budget rank on each extra base
 # (LoRA/DoRA on the unquantized model), and one DyLoRA run on the 4-bit base that serves every rank up to the largest.
+
+# %% [markdown] lang=ru
+# ## Точки отсчёта, затем дообучение
+# Точки отсчёта на тех же тестовых примерах: предобученная модель и её 8-битная и 4-битная квантильные версии (а также
+# дополнительные базы из профиля: квантильная база с меньшим числом битов, NF4, неквантованная модель). Дообучение: QLoRA
+# и QDoRA на каждом ранге на 4-битной базе, полное дообучение 4-битной модели, оба метода при ранге по бюджету битов на
+# каждой дополнительной базе (LoRA/DoRA на неквантованной модели) и один запуск DyLoRA на 4-битной базе, который
+# обслуживает все ранги вплоть до наибольшего.
 
 # %%
 ranks = sorted(set(cfg.ranks) | ({budget.rank} if cfg.add_budget_rank else set()))
@@ -178,7 +202,8 @@ for s in ch.seeds:
                 params=n_pre + res.trainable_params * (method != "full"), stored_bytes=stored,
                 train_seconds=res.fit.seconds, save=(r == budget.rank and key == main_key), case_index=d.test.index,
                 rank=r if r is not None else np.nan, trainable_params=res.trainable_params,
-                cpu_seconds=res.cpu_seconds, storage=storage)
+                cpu_seconds=res.cpu_seconds, storage=storage,
+                validation=train.evaluate(res.model, d.val, device=ch.device, n_boot=0))
         if key == main_key:
             histories[(s, method, r)] = res.fit.history
         rows.append({"seed": s, "method": method, "base": key, "rank": r if r is not None else np.nan,
@@ -213,7 +238,7 @@ for s in ch.seeds:
                         model=mk, params=n_pre + k * budget.per_rank, stored_bytes=int(round(bases[main_key][1]))
                         + 4 * k * budget.per_rank, train_seconds=dy.fit.seconds, case_index=d.test.index, rank=k,
                         trainable_params=dy.trainable_params, cpu_seconds=dy.cpu_seconds,
-                        storage=f"{bases[main_key][2]} + float32 adapters truncated to rank {k}")
+                        storage=f"{bases[main_key][2]} + float32 adapters truncated to rank {k}", validation=val)
         print(f"seed {s} QDyLoRA R={dy.max_rank}: {dy.fit.seconds:.1f} s, best epoch {dy.fit.best_epoch}, "
               f"ranks drawn {dy.rank_counts}")
 sweep = pd.DataFrame(rows)
@@ -228,6 +253,13 @@ log.save()
 # Stored size: the 4-bit quantile base by the study's accounting (4 bits per weight plus each group's codebook)
 # plus the adapters at float32, i.e. what one keeps to rebuild the model; after merging, the deployed model is a
 # dense float32 TimesNet of the original size (or re-quantized). Full fine-tuning yields a dense float32 model.
+
+# %% [markdown] lang=ru
+# ## Таблица: ранг, точность, байты, время
+# Размер хранения: 4-битная квантильная база по учёту исследования (4 бита на вес плюс кодовая книга каждой группы) плюс
+# адаптеры во float32, то есть то, что нужно хранить, чтобы восстановить модель; после слияния развёртываемая модель —
+# плотный TimesNet во float32 исходного размера (или заново квантованный). Полное дообучение даёт плотную модель во
+# float32.
 
 # %%
 s0 = ch.seeds[0]
@@ -278,6 +310,9 @@ plots.display_table(t.assign(name=[row_name(m, b, "en") for m, b in zip(t["metho
 # %% [markdown]
 # ## Figures 9–13
 
+# %% [markdown] lang=ru
+# ## Рисунки 9–13
+
 # %%
 refs = refs_by_seed[s0]
 full_hist = histories.get((s0, "full", None))
@@ -309,6 +344,11 @@ run.save_figures(lambda lang: pf.time_per_rank(tt.assign(method=tt["method"].map
 # Validation loss and test accuracy of the single QDyLoRA run truncated to each rank 1..R, against the QLoRA runs
 # trained separately at each rank (at their selected epoch).
 
+# %% [markdown] lang=ru
+# ## QDyLoRA: один запуск для всех рангов
+# Потери на валидации и точность на тесте единственного запуска QDyLoRA, усечённого до каждого ранга 1..R, против
+# запусков QLoRA, обученных отдельно для каждого ранга (на выбранной ими эпохе).
+
 # %%
 if len(dylora_table):
     dy0 = dylora_table[dylora_table.seed == s0]
@@ -320,7 +360,7 @@ if len(dylora_table):
     run.glue("dylora_seconds", f"{dy_info[s0]['seconds']:.0f}")
     run.glue("dylora_cpu", f"{dy_info[s0]['cpu_seconds']:.0f}")
     run.glue("dylora_separate_seconds", f"{sep['train_seconds'].sum():.0f}")
-    run.glue("dylora_separate_n", str(len(sep)))
+    run.glue_counted("dylora_separate_n", len(sep), "run.nom", fmt="{}")
     run.glue("dylora_acc_range", span(dy0["test_accuracy"]))
     run.glue("dylora_val_loss_range", span(dy0["val_loss"]))
     run.glue("dylora_sep_val_loss_range", span(sep["val_loss"]))
@@ -339,6 +379,11 @@ if len(dylora_table):
 # QLoRA at the bit-budget rank with and without Fast Forward: the optimizer steps and seconds each needs to reach the
 # lowest validation loss of the run without it.
 
+# %% [markdown] lang=ru
+# ## Fast Forward
+# QLoRA при ранге по бюджету битов с Fast Forward и без него: сколько шагов оптимизатора и секунд нужно каждому запуску,
+# чтобы достичь наименьших потерь на валидации, которых достиг запуск без Fast Forward.
+
 # %%
 if ff_info:
     ffi = ff_info[s0]
@@ -351,14 +396,14 @@ if ff_info:
     e_ff = next((h["epoch"] for h in ffi["history"] if h["val_loss"] <= target), None)
     t_plain = sum(h["seconds"] for h in plain[:e_plain])
     ev_ff = ffi["evaluation"]
-    run.glue("ff_every", str(cfg.fast_forward))
+    run.glue_counted("ff_every", cfg.fast_forward, "step.nom", fmt="{}")
     run.glue("ff_events", str(ffi["ff_events"]))
     run.glue("ff_repeats", str(ffi["ff_repeats"]))
     run.glue("ff_events_ru", f"{ffi['ff_events']} {report.ru_plural(ffi['ff_events'], 'раз', 'раза', 'раз')}")
     run.glue("ff_repeats_ru", f"{ffi['ff_repeats']} {report.ru_plural(ffi['ff_repeats'], 'повтор', 'повтора', 'повторов')}")
     run.glue("ff_seconds", f"{ffi['ff_seconds']:.1f}")
     run.glue("ff_target", f"{target:.3f}")
-    run.glue("ff_plain_steps", str(e_plain * spe))
+    run.glue_counted("ff_plain_steps", e_plain * spe, "step.nom", fmt="{}")
     run.glue("ff_plain_seconds", f"{t_plain:.1f}")
     run.glue("ff_acc", f"{ev_ff.accuracy:.3f} [{ev_ff.accuracy_ci[0]:.3f}, {ev_ff.accuracy_ci[1]:.3f}]")
     hi_acc = refs[hi_key]["evaluation"].accuracy
@@ -390,6 +435,9 @@ if ff_info:
 # %% [markdown]
 # ## Numbers for the text
 
+# %% [markdown] lang=ru
+# ## Числа для текста
+
 # %%
 def acc_text(r):
     return f"{r['test_accuracy']:.3f} [{r['test_accuracy_lo']:.3f}, {r['test_accuracy_hi']:.3f}]"
@@ -416,7 +464,7 @@ run.glue("n_train", str(len(data.train)))
 run.glue("n_val", str(len(data.val)))
 run.glue("case_points", f"{100 / len(data.test):.1f}")
 run.glue("test_majority", f"{data.test.majority_rate():.3f}")
-run.glue("epochs", str(cfg.epochs))
+run.glue_counted("epochs", cfg.epochs, "epoch.nom", fmt="{}")
 run.glue("lr", f"{cfg.lr:g}")
 run.glue("alpha_ratio", f"{cfg.alpha_ratio:g}")
 run.glue("ranks", ", ".join(str(r) for r in ranks))
@@ -429,7 +477,7 @@ for key in ("fp32", hi_key, lo_key):
     run.glue(f"kib_{k}", f"{r['stored_bytes'] / 1024:,.1f}")
     run.glue(f"val_{k}", f"{r['val_accuracy']:.3f}")
     run.glue(f"loss_{k}", f"{r['test_loss']:.3f}")
-run.glue("base_bits", str(base_bits))
+run.glue_counted("base_bits", base_bits, "bit.gen", fmt="{}")
 run.glue("target_bits", str(target_bits))
 acc_hi = by[(hi_key, None)]["test_accuracy"]
 acc_lo = by[(lo_key, None)]["test_accuracy"]
@@ -438,7 +486,7 @@ for method in ("qlora", "qdora"):
     run.glue(f"{method}_budget_acc", acc_text(rb))
     run.glue(f"{method}_budget_bacc", f"{rb['test_balanced_accuracy']:.3f}")
     run.glue(f"{method}_budget_kib", f"{rb['stored_bytes'] / 1024:,.1f}")
-    run.glue(f"{method}_budget_trainable", f"{int(rb['trainable']):,}")
+    run.glue_counted(f"{method}_budget_trainable", int(rb['trainable']), "param.nom", fmt="{:,}")
     run.glue(f"{method}_budget_spe", f"{rb['seconds_per_epoch']:.2f}")
     run.glue(f"{method}_budget_seconds", f"{rb['train_seconds']:.0f}")
     run.glue(f"{method}_budget_cpu", f"{rb['cpu_seconds']:.0f}")
@@ -479,7 +527,7 @@ if full_spe is not None:
     run.glue("full_spe", f"{full_spe:.2f}")
     run.glue("full_seconds", f"{fr['train_seconds']:.0f}")
     run.glue("full_cpu", f"{fr['cpu_seconds']:.0f}")
-    run.glue("full_trainable", f"{int(fr['trainable']):,}")
+    run.glue_counted("full_trainable", int(fr['trainable']), "param.nom", fmt="{:,}")
     rbq = by[("qlora", budget.rank)]
     for what, row in (("full", fr), ("qlora_budget", rbq)):
         run.glue(f"{what}_mem_total", f"{row['mem_total'] / 2**20:.1f}")

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BookError, ConfigError
-from .results import atomic_write_text, read_json, write_json
+from .names import localize_numbers
+from .results import FIGURE_METADATA, atomic_write_text, read_json, write_json
 from .runner import CHAPTERS, chapter_names, root_or_error, run_chapter
 
 __all__ = ["build_book", "stage_sources", "manifest_markdown", "LANGS"]
@@ -42,6 +43,11 @@ TEXT = {
     "commit": {"ru": "Коммит", "en": "Commit"},
     "dirty": {"ru": "(с незакоммиченными изменениями)", "en": "(with uncommitted changes)"},
     "built": {"ru": "Собрано", "en": "Built"},
+    "files": {"ru": "Файлы данных", "en": "Data files"},
+    "file_official": {"ru": "совпадает с официальным файлом", "en": "identical to the official file"},
+    "file_differs": {"ru": "**не совпадает побайтно с официальным файлом** (контрольная сумма другая); использован как есть",
+                     "en": "**not byte-identical to the official file** (the checksum differs); used as is"},
+    "file_unknown": {"ru": "официальная контрольная сумма неизвестна", "en": "no official checksum known"},
     "chapter": {"ru": "Глава", "en": "Chapter"},
     "wall": {"ru": "Время счёта, с", "en": "Wall time, s"},
     "finished": {"ru": "Завершена", "en": "Finished"},
@@ -105,6 +111,7 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str) -> str:
         (_t("device", lang), f"{first.get('device')} ({env.get('cpu_count')} CPU, {env.get('torch_threads')} torch threads)"),
         (_t("versions", lang), versions),
         (_t("commit", lang), f"`{commit}`"),
+        (_t("files", lang), _files_text(data.get("files") or {}, lang)),
         (_t("built", lang), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
     ]
     lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
@@ -115,6 +122,119 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str) -> str:
     total = sum(float(runs.get(c, {}).get("seconds", manifests[c].get("wall_seconds")) or 0) for c in chapters)
     lines.append(f"| **{_t('total', lang)}** | **{total:.0f}** | |")
     return "\n".join(lines) + "\n"
+
+
+def _files_text(files: dict[str, Any], lang: str) -> str:
+    """The data files by name (never the build machine's path), checksum and whether they are the official ones."""
+    parts = []
+    for split in ("train", "test"):
+        rec = files.get(split)
+        if not isinstance(rec, dict) or not rec.get("path"):
+            continue
+        verdict = {True: "file_official", False: "file_differs"}.get(rec.get("official"), "file_unknown")
+        parts.append(f"`{Path(rec['path']).name}` (sha256 `{str(rec.get('sha256', ''))[:12]}…`): {_t(verdict, lang)}")
+    return "; ".join(parts) or "—"
+
+
+def path_replacements(root: Path, results_dir: Path) -> list[tuple[str, str]]:
+    """Absolute paths of the build machine and what the rendered book shows instead, longest first:
+    the results folder and the project relative to the project root, a folder beside the project
+    (the data) as ``../<name>``, installed packages as ``site-packages``, the Python installation as
+    ``PYTHON``, the home folder as ``~``."""
+    import site
+    import sysconfig
+
+    root = root.resolve()
+    results = results_dir.resolve()
+    pairs = {str(results): os.path.relpath(results, root) if results.is_relative_to(root) else results.name,
+             str(root): ".", str(root.parent): ".."}
+    for prefix in {sysconfig.get_paths()["purelib"], *site.getsitepackages()}:
+        pairs[str(Path(prefix).resolve())] = pairs[str(prefix)] = "site-packages"
+    for prefix in {sys.prefix, sys.base_prefix}:
+        pairs[str(Path(prefix).resolve())] = pairs[str(prefix)] = "PYTHON"
+    home = str(Path.home())
+    if home not in ("/", ""):
+        pairs[home] = "~"
+    return sorted(((k, v) for k, v in pairs.items() if k and k != "/"), key=lambda kv: -len(kv[0]))
+
+
+def scrub_paths(text: str, replacements: list[tuple[str, str]]) -> str:
+    """``text`` with every absolute path of :func:`path_replacements` replaced (longest first; a path
+    matches only whole: ``/work`` is not replaced inside ``/workspace``)."""
+    import re
+
+    for old, new in replacements:
+        text = re.sub(re.escape(old) + r"(?![\w.-])", lambda _: new, text)
+    return text
+
+
+NOTEBOOK_FOLDERS = {"en": "nb", "ru": "nb_ru"}
+"""Where each edition's copy of the executed chapter notebooks is staged (under ``book/_generated``)."""
+
+
+def localize_table(text: str, lang: str) -> str:
+    """A CSV table's cells with their numbers in the edition's format (cell by cell: a decimal comma
+    never splits a column)."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([[localize_numbers(cell, lang) for cell in row] for row in rows])
+    return buf.getvalue()
+
+
+def _cell_lang(cell: dict) -> str | None:
+    tags = (cell.get("metadata") or {}).get("tags") or []
+    return next((t[len("lang-"):] for t in tags if t.startswith("lang-")), None)
+
+
+def _edition_cells(cells: list[dict], lang: str) -> list[dict]:
+    """The cells an edition shows: markdown cells tagged ``lang-<xx>`` only in that edition, and an
+    untagged (English) markdown cell only where no cell in the edition's language follows it."""
+    out = []
+    for i, cell in enumerate(cells):
+        own = _cell_lang(cell)
+        if own is not None:
+            if own == lang:
+                out.append(cell)
+            continue
+        following = cells[i + 1] if i + 1 < len(cells) else None
+        if cell.get("cell_type") == "markdown" and lang != "en" and following is not None \
+                and _cell_lang(following) == lang:
+            continue
+        out.append(cell)
+    return out
+
+
+def edition_notebook(text: str, lang: str, folder: Path) -> str:
+    """An executed notebook (JSON text) as the ``lang`` edition shows it: glued values and their
+    numbers in the edition's format (:func:`tscompress.names.localize_numbers`), and every figure
+    that :meth:`~tscompress.results.ChapterRun.save_figures` showed replaced by the edition's own
+    file from the chapter's ``folder``."""
+    import base64
+    import json
+
+    nb = json.loads(text)
+    nb["cells"] = _edition_cells(nb.get("cells", []), lang)
+    if lang == "en":
+        return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []) or []:
+            meta, data = out.get("metadata") or {}, out.get("data") or {}
+            if "scrapbook" in meta:
+                for mime in ("text/plain", "text/markdown", "text/html"):
+                    if mime in data:
+                        value = data[mime]
+                        data[mime] = ([localize_numbers(v, lang) for v in value] if isinstance(value, list)
+                                      else localize_numbers(value, lang))
+            figure = meta.get(FIGURE_METADATA)
+            if figure and "image/png" in data:
+                own = folder / f"{figure['name']}.{lang}.png"
+                if own.is_file():
+                    data["image/png"] = base64.b64encode(own.read_bytes()).decode("ascii")
+                    meta[FIGURE_METADATA] = {**figure, "lang": lang}
+    return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
 
 
 def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path) -> Path:
@@ -128,16 +248,28 @@ def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path)
     shutil.copytree(root / "book", tmp / "book", ignore=shutil.ignore_patterns("_generated", ".*"))
     gen = tmp / "book" / "_generated"
     (gen / "nb").mkdir(parents=True)
+    paths = path_replacements(root, results_dir)
     for c in chapters:
         folder = results_dir / c
         for path in folder.rglob("*"):
             rel = path.relative_to(folder)
             if path.is_file() and path.suffix in STAGED_SUFFIXES and rel.parts[0] != "checkpoints":
-                if path.suffix == ".ipynb" and rel == Path(f"{c}.ipynb"):
-                    shutil.copy2(path, gen / "nb" / path.name)
+                if path.suffix == ".ipynb" and rel == Path(f"{c}.ipynb"):  # the executed chapter: one per edition
+                    text = scrub_paths(path.read_text(encoding="utf-8"), paths)
+                    for lang, folder_name in NOTEBOOK_FOLDERS.items():
+                        dest = gen / folder_name / path.name
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        dest.write_text(edition_notebook(text, lang, folder), encoding="utf-8")
+                    continue
+                dest = gen / c / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if path.suffix in (".csv", ".json"):  # shown text: no absolute path of this machine
+                    text = scrub_paths(path.read_text(encoding="utf-8"), paths)
+                    if path.name.endswith(".ru.csv"):
+                        text = localize_table(text, "ru")
+                    dest.write_text(text, encoding="utf-8")
                 else:
-                    (gen / c / rel).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(path, gen / c / rel)
+                    shutil.copy2(path, dest)
     for lang in LANGS:
         atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(results_dir, chapters, lang))
     shutil.rmtree(src, ignore_errors=True)

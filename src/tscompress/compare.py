@@ -15,9 +15,11 @@ import torch
 
 from .latency import side_by_side
 from .metrics import mcnemar
+from .names import kib, number, variant_name
 from .variants import load_model, pareto_front
 
-__all__ = ["paired_tests", "measure_latencies", "mark_fronts", "recommend", "pareto_figure", "dominated", "claims",
+__all__ = ["paired_tests", "measure_latencies", "mark_fronts", "recommend", "smallest_not_worse", "nothing_to_lose",
+           "dedupe", "RECOMMEND_CRITERION", "pareto_figure", "front_names", "dominated", "claims",
            "pipeline_sources", "PIPELINE_CHAPTERS", "BASELINE_METHOD"]
 
 BASELINE_METHOD = "baseline"
@@ -96,25 +98,94 @@ def mark_fronts(table: pd.DataFrame, costs: Mapping[str, str], quality: str = "t
     return out
 
 
+RECOMMEND_CRITERION = "val_balanced_accuracy"
+"""What the recommendations select on: the validation part's balanced accuracy, the criterion by
+which the book's recipe keeps epochs. Never a test column."""
+
+
 def recommend(table: pd.DataFrame, budgets: Sequence[float], cost: str = "stored_bytes", base: str = "TimesNet",
-              quality: str = "test_accuracy") -> pd.DataFrame:
-    """For each budget (a fraction of the fp32 baseline's cost), the most accurate variant within it,
-    and whether it is distinguishable from the baseline (the McNemar column, when present)."""
+              criterion: str = RECOMMEND_CRITERION) -> pd.DataFrame:
+    """For each budget (a fraction of the fp32 ``base`` model's cost): among the variants that fit and
+    have a validation score, the one with the highest ``criterion`` (ties: the smaller, then the
+    first listed). The choice reads validation columns only; the chosen variant's test accuracy, its
+    interval and the McNemar flag (when present) are copied after the choice, for the reader.
+
+    ``val_drop`` is how far the pick's validation score lies below the fp32 baseline's."""
+    if criterion.startswith("test_"):
+        raise ValueError(f"recommendations must not select on a test column ({criterion})")
     ref = table[(table["method"] == BASELINE_METHOD) & (table["base"] == base)]
     if ref.empty:
         raise ValueError(f"no {BASELINE_METHOD} row for {base}")
-    ref_cost = float(ref[cost].iloc[0])
+    ref_cost, ref_score = float(ref[cost].iloc[0]), float(ref[criterion].iloc[0])
+    scored = table[table[criterion].notna() & table[cost].notna()].reset_index(drop=True)
+    order = np.lexsort((np.arange(len(scored)), scored[cost].to_numpy(float), -scored[criterion].to_numpy(float)))
+    ranked = scored.iloc[order]
     rows = []
     for fraction in budgets:
-        inside = table[(table[cost] <= fraction * ref_cost) & table[quality].notna()]
+        inside = ranked[ranked[cost] <= fraction * ref_cost]
         if inside.empty:
-            rows.append({"budget": fraction, "id": "", "cost": np.nan, quality: np.nan, "significant": False})
+            rows.append({"budget": fraction, "id": "", "cost": np.nan, criterion: np.nan, "val_drop": np.nan,
+                         "significant": False})
             continue
-        best = inside.sort_values([quality, cost], ascending=[False, True]).iloc[0]
+        best = inside.iloc[0]
         rows.append({"budget": fraction, "id": best["id"], "method": best["method"], "setting": best["setting"],
-                     "cost": float(best[cost]), quality: float(best[quality]),
+                     "base": best["base"], "removed": best.get("removed", np.nan), "cost": float(best[cost]),
+                     criterion: float(best[criterion]), "val_drop": ref_score - float(best[criterion]),
+                     **{c: best.get(c, np.nan) for c in ("test_accuracy", "test_accuracy_lo", "test_accuracy_hi",
+                                                         "test_balanced_accuracy")},
                      "significant": bool(best.get("significant", False))})
     return pd.DataFrame(rows)
+
+
+def smallest_not_worse(table: pd.DataFrame, cost: str = "stored_bytes", base: str = "TimesNet",
+                       criterion: str = RECOMMEND_CRITERION) -> pd.Series | None:
+    """The smallest variant whose validation score is at least the fp32 ``base`` model's (None if none)."""
+    if criterion.startswith("test_"):
+        raise ValueError(f"recommendations must not select on a test column ({criterion})")
+    ref = table[(table["method"] == BASELINE_METHOD) & (table["base"] == base)]
+    if ref.empty:
+        raise ValueError(f"no {BASELINE_METHOD} row for {base}")
+    ok = table[table[criterion].notna() & table[cost].notna()
+               & (table[criterion] >= float(ref[criterion].iloc[0]) - 1e-12)]
+    if ok.empty:
+        return None
+    return ok.sort_values([cost, criterion], ascending=[True, False], kind="stable").iloc[0]
+
+
+def nothing_to_lose(row: Mapping[str, Any], chance: float = 0.5) -> bool:
+    """True when a model's test accuracy is not above the majority rate (the rate inside its 95%
+    interval, or above it) and its balanced accuracy is not above ``chance`` (``1 / n_classes``; the
+    interval's lower end at or below it, or no interval recorded): compression then has no measured
+    accuracy to lose."""
+    acc_not_above = not row["test_accuracy_lo"] > row["test_majority_rate"]
+    lo = row.get("test_balanced_accuracy_lo", np.nan)
+    balanced_not_above = lo is None or bool(np.isnan(lo)) or not lo > chance
+    return bool(acc_not_above and balanced_not_above)
+
+
+def dedupe(table: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Variants that are one model under two settings (same chapter, method, base and seed, same
+    size, the same prediction on every test case — e.g. gradient importance capped at the same layer
+    count for 75% and 90%) are listed once: the first row stays, ``also_settings`` names the settings
+    folded into it (``90%``) and ``duplicates`` their ids."""
+    by_id = {vid: tuple(g.sort_values("case")["pred"].to_numpy().tolist()) for vid, g in predictions.groupby("id")}
+    keep, names, folded = [], {}, {}
+    seen: dict[tuple, int] = {}
+    for i, r in enumerate(table.itertuples(index=False)):
+        key = (r.chapter, r.method, r.base, int(r.seed), int(r.stored_bytes), int(r.params_nonzero),
+               by_id.get(r.id))
+        if by_id.get(r.id) is not None and key in seen:
+            first = seen[key]
+            names[first].append(str(r.setting))
+            folded[first].append(r.id)
+            continue
+        seen[key] = i
+        keep.append(i)
+        names[i], folded[i] = [str(r.setting)], []
+    out = table.iloc[keep].copy()
+    out["also_settings"] = [", ".join(names[i][1:]) for i in keep]
+    out["duplicates"] = [" ".join(folded[i]) for i in keep]
+    return out.reset_index(drop=True)
 
 
 def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, front: str | None = None,
@@ -128,7 +199,7 @@ def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, f
     from .plots import _style, label
 
     _style()
-    fig, ax = plt.subplots(figsize=(7.2, 4.4))
+    fig, ax = plt.subplots(figsize=(8.4, 4.4))
     data = table[table[cost].notna()]
     for i, (name, g) in enumerate(data.groupby(group, sort=False)):
         yerr = [g[quality] - g[f"{quality}_lo"], g[f"{quality}_hi"] - g[quality]]
@@ -137,10 +208,9 @@ def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, f
     if front and front in data:
         f = data[data[front]].sort_values(cost)
         ax.step(f[cost], f[quality], where="post", color="black", lw=1.0, label=label("pareto_front", lang))
-        for r in f.itertuples():  # name the points on the front
-            text = r.base if r.method == BASELINE_METHOD else f"{r.method} {r.setting} ({r.base})"
-            ax.annotate(text, (getattr(r, cost), getattr(r, quality)), xytext=(4, 4), textcoords="offset points",
-                        fontsize=6.5)
+        for k, r in enumerate(f.to_dict("records"), 1):  # number the points on the front (names: front_names)
+            ax.annotate(str(k), (r[cost], r[quality]), xytext=(3, 4), textcoords="offset points", fontsize=7,
+                        fontweight="bold")
     maj = data["test_majority_rate"].dropna()
     if len(maj):
         ax.axhline(float(maj.iloc[0]), color="C3", lw=1.0, ls="--", label=label("majority", lang))
@@ -151,9 +221,16 @@ def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, f
         ax.set_xscale("log")
     ax.set_xlabel(label(cost, lang))
     ax.set_ylabel(label("accuracy", lang))
-    ax.legend(loc="best", fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, borderaxespad=0)  # outside: covers no data
     fig.tight_layout()
     return fig
+
+
+def front_names(table: pd.DataFrame, cost: str, front: str, lang: str, quality: str = "test_accuracy") -> str:
+    """The numbered points of :func:`pareto_figure`'s front, in the same order: ``1 — name, size, accuracy; 2 — …``."""
+    f = table[table[front] & table[cost].notna()].sort_values(cost)
+    return "; ".join(f"{k} — {variant_name(r, lang, base=True)}, {kib(r['stored_bytes'], lang, 0)}, "
+                     f"{number(r[quality], lang)}" for k, r in enumerate(f.to_dict("records"), 1))
 
 
 def dominated(rows: pd.DataFrame, by: pd.DataFrame, cost: str = "stored_bytes",
@@ -175,9 +252,8 @@ _CHAPTER_NAMES = {
 
 def _smallest(rows: pd.DataFrame, lang: str) -> str:
     r = rows.sort_values(["stored_bytes", "test_accuracy"], ascending=[True, False]).iloc[0]
-    kib = r.stored_bytes / 1024
     acc = {"en": "accuracy", "ru": "точность"}[lang]
-    return f"{r.method} {r.setting}, {kib:,.0f} KiB, {acc} {r.test_accuracy:.3f}"
+    return f"{variant_name(r, lang)}, {kib(r.stored_bytes, lang)}, {acc} {number(r.test_accuracy, lang)}"
 
 
 def _missing(chapter: str, lang: str) -> str:

@@ -752,10 +752,11 @@ def _file_record(path: Path, manifest: dict[str, Any] | None, notes: list[str]) 
         if isinstance(recorded, dict) and recorded.get("sha256") not in (None, digests["sha256"]):
             raise DataError(f"cached file {path} changed since it was downloaded (sha256 differs from "
                             f"{path.parent / MANIFEST_NAME}); delete the folder {path.parent} to download it again")
-    if _checksum_ok(path.name, digests) is False:
+    official = _checksum_ok(path.name, digests)
+    if official is False:
         notes.append(f"{path.name} at {path.parent} is not byte-identical to the official file (checksum differs); "
                      "it was supplied locally and is used as is.")
-    return {"path": str(path), "sha256": digests["sha256"], "bytes": digests["bytes"]}
+    return {"path": str(path), "sha256": digests["sha256"], "bytes": digests["bytes"], "official": official}
 
 
 def _resolve_protocol(protocol: str, name: str, has_test: bool, train_path: Path, notes: list[str]) -> str:

@@ -97,6 +97,10 @@ LABELS: dict[str, dict[str, str]] = {
     "params_nonzero": {"en": "non-zero parameters", "ru": "ненулевых параметров"},
     "mcnemar": {"en": "vs fp32: only this / only fp32, p", "ru": "против fp32: только эта / только fp32, p"},
     "significant": {"en": "significant", "ru": "значимо"},
+    "significant_test": {"en": "differs from fp32 on test (McNemar)", "ru": "отличается от fp32 на тесте (Мак-Немар)"},
+    "val_balanced_short": {"en": "validation balanced acc.", "ru": "сбаланс. точность на валидации"},
+    "test_accuracy_short": {"en": "test accuracy", "ru": "точность на тесте"},
+    "balanced_short": {"en": "test balanced acc.", "ru": "сбаланс. точность на тесте"},
     "budget": {"en": "budget (share of fp32 size)", "ru": "бюджет (доля размера fp32)"},
     "variant": {"en": "variant", "ru": "вариант"},
     # PEFT chapter
@@ -212,3 +216,43 @@ def display_table(df: pd.DataFrame, columns: Iterable[tuple[str, str]], lang: st
     out = df[[c for c, _ in cols]].copy()
     out.columns = [label(key, lang) for _, key in cols]
     return out
+
+
+def localize_figure(fig, lang: str):
+    """Tick labels of every axis of ``fig`` in the edition's number format (``0,70`` in Russian),
+    whatever formatter the axis uses: each formatter is wrapped, its labels go through
+    :func:`tscompress.names.localize_numbers`. English figures are left alone."""
+    if lang == "en":
+        return fig
+    from matplotlib.ticker import Formatter
+
+    from .names import localize_numbers
+
+    class Localized(Formatter):
+        def __init__(self, inner):
+            self.inner = inner
+
+        def set_axis(self, axis):
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs):
+            self.inner.set_locs(locs)
+
+        def __call__(self, x, pos=None):
+            return localize_numbers(self.inner(x, pos), lang)
+
+        def format_ticks(self, values):
+            return [localize_numbers(t, lang) for t in self.inner.format_ticks(values)]
+
+        def get_offset(self):
+            return localize_numbers(self.inner.get_offset(), lang)
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for which, getter, setter in (("major", axis.get_major_formatter, axis.set_major_formatter),
+                                          ("minor", axis.get_minor_formatter, axis.set_minor_formatter)):
+                current = getter()
+                if not isinstance(current, Localized):
+                    setter(Localized(current))
+    return fig

@@ -11,6 +11,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .names import number, plural
+
 __all__ = ["majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
            "recipe_choice_text", "reference_text"]
 
@@ -19,28 +21,30 @@ def majority_verdict(row: Mapping, lang: str) -> str:
     """Compare a test accuracy (with its 95% interval) to the majority-class rate of the same cases.
 
     ``row`` has ``test_accuracy``, ``test_accuracy_lo``, ``test_accuracy_hi``,
-    ``test_majority_rate`` and ``test_single_class``.
+    ``test_majority_rate`` and ``test_single_class``. Numbers in the edition's format.
     """
-    acc, lo, hi = row["test_accuracy"], row["test_accuracy_lo"], row["test_accuracy_hi"]
+    num = lambda v: number(v, lang)  # noqa: E731
+    acc, lo, hi = num(row["test_accuracy"]), row["test_accuracy_lo"], row["test_accuracy_hi"]
     maj = row["test_majority_rate"]
+    interval = f"[{num(lo)}{'; ' if lang == 'ru' else ', '}{num(hi)}]"
     if row.get("test_single_class"):
         return {
-            "en": f"predicts one class for every test case: its accuracy {acc:.3f} is just the majority-class rate",
-            "ru": f"предсказывает один класс для всех тестовых примеров: его точность {acc:.3f} — это просто доля мажоритарного класса",
+            "en": f"predicts one class for every test case: its accuracy {acc} is just the majority-class rate",
+            "ru": f"предсказывает один класс для всех тестовых примеров: её точность {acc} — это просто доля мажоритарного класса",
         }[lang]
     if lo <= maj <= hi:
         return {
-            "en": f"cannot be told apart from always predicting the majority class: the rate {maj:.3f} lies inside its interval [{lo:.3f}, {hi:.3f}]",
-            "ru": f"неотличима от константного ответа «мажоритарный класс»: доля {maj:.3f} лежит внутри интервала [{lo:.3f}, {hi:.3f}]",
+            "en": f"cannot be told apart from always predicting the majority class: the rate {num(maj)} lies inside its interval {interval}",
+            "ru": f"неотличима от константного ответа «мажоритарный класс»: доля {num(maj)} лежит внутри интервала {interval}",
         }[lang]
     if lo > maj:
         return {
-            "en": f"is above the majority-class rate {maj:.3f}: its whole interval [{lo:.3f}, {hi:.3f}] lies higher",
-            "ru": f"выше доли мажоритарного класса {maj:.3f}: весь интервал [{lo:.3f}, {hi:.3f}] лежит выше",
+            "en": f"is above the majority-class rate {num(maj)}: its whole interval {interval} lies higher",
+            "ru": f"выше доли мажоритарного класса {num(maj)}: весь интервал {interval} лежит выше",
         }[lang]
     return {
-        "en": f"is below the majority-class rate {maj:.3f}: its whole interval [{lo:.3f}, {hi:.3f}] lies lower",
-        "ru": f"ниже доли мажоритарного класса {maj:.3f}: весь интервал [{lo:.3f}, {hi:.3f}] лежит ниже",
+        "en": f"is below the majority-class rate {num(maj)}: its whole interval {interval} lies lower",
+        "ru": f"ниже доли мажоритарного класса {num(maj)}: весь интервал {interval} лежит ниже",
     }[lang]
 
 
@@ -54,13 +58,9 @@ def seeds_text(values: np.ndarray, lang: str) -> str:
 
 
 def ru_plural(n: int, one: str, few: str, many: str) -> str:
-    """Russian noun form after a number: 1 пример, 2 примера, 5 примеров, 21 пример, 11 примеров."""
-    n = abs(int(n))
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+    """Russian noun form after a number: 1 пример, 2 примера, 5 примеров, 21 пример, 11 примеров
+    (CLDR plural rules through Babel: :func:`tscompress.names.plural`)."""
+    return plural(n, {"one": one, "few": few, "many": many}, "ru")
 
 
 def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:

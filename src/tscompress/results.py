@@ -260,19 +260,24 @@ class ChapterRun:
             out.append(path)
         return out[0], out[1]
 
-    def save_figures(self, make: Callable[[str], Any], name: str, langs: Iterable[str] = ("ru", "en")):
-        """Draw a figure once per language with ``make(lang)``, save each as ``name.<lang>``, close
-        all but the last one drawn and return it (so the notebook shows one)."""
+    def save_figures(self, make: Callable[[str], Any], name: str, langs: Iterable[str] = ("ru", "en")) -> None:
+        """Draw a figure once per language with ``make(lang)`` and save each as ``name.<lang>``; all
+        are closed. Inside a notebook the last language's PNG is shown once, tagged with
+        ``FIGURE_METADATA`` so that the book's Russian appendix can show the Russian file instead."""
         import matplotlib.pyplot as plt
 
         langs = list(langs)
-        fig = None
-        for i, lang in enumerate(langs):
-            fig = make(lang)
-            self.save_figure(fig, f"{name}.{lang}")
-            if i < len(langs) - 1:
-                plt.close(fig)
-        return fig
+        shown = None
+        from .plots import localize_figure
+
+        for lang in langs:
+            fig = localize_figure(make(lang), lang)
+            shown, _ = self.save_figure(fig, f"{name}.{lang}")
+            plt.close(fig)
+        if shown is not None and _in_kernel():
+            from IPython.display import Image, display
+
+            display(Image(filename=str(shown)), metadata={FIGURE_METADATA: {"name": name, "lang": langs[-1]}})
 
     def save_json(self, obj: Any, name: str) -> Path:
         path = self.path(f"{name}.json")
@@ -297,6 +302,17 @@ class ChapterRun:
             nb_glue(key, _Plain(shown) if isinstance(shown, str) else shown, display=False)
         write_json(self.path("numbers.json"), self.numbers)
         return shown
+
+    def glue_counted(self, key: str, n: int, *nouns: str, fmt: str | None = None) -> None:
+        """Glue the count ``n`` as ``key`` and, for each Russian noun of
+        :data:`tscompress.names.RU_NOUNS` (``"case.prep"``), ``<key>_ru_<noun>`` holding the number
+        with the noun in agreement (``key_ru_case_prep`` = «61 примере»), so that no page puts a
+        fixed noun form after a glued number."""
+        from .names import RU_NOUNS, counted
+
+        self.glue(key, int(n), fmt)
+        for noun in nouns:
+            self.glue(f"{key}_ru_{noun.replace('.', '_')}", counted(int(n), RU_NOUNS[noun], "ru"))
 
     @contextlib.contextmanager
     def timed(self, name: str):
@@ -336,6 +352,10 @@ class ChapterRun:
         }
         manifest.setdefault("environment", environment_info(extra.get("device")))
         return write_json(self.path("manifest.json"), manifest)
+
+
+FIGURE_METADATA = "tscompress_figure"
+"""Output metadata key of a figure shown by :meth:`ChapterRun.save_figures` (its base name and language)."""
 
 
 def _in_kernel() -> bool:

@@ -33,7 +33,7 @@ from torch import nn
 from .errors import DataError
 from .results import ChapterRun, atomic_write_bytes
 
-__all__ = ["VARIANT_COLUMNS", "VariantLog", "collect", "count_nonzero", "dense_bytes", "save_model", "load_model",
+__all__ = ["VARIANT_COLUMNS", "VALIDATION_COLUMNS", "OPTIONAL_COLUMNS", "VariantLog", "collect", "count_nonzero", "dense_bytes", "save_model", "load_model",
            "pareto_front", "variant_id"]
 
 VARIANT_COLUMNS = [
@@ -41,6 +41,13 @@ VARIANT_COLUMNS = [
     "test_n", "test_accuracy", "test_accuracy_lo", "test_accuracy_hi", "test_balanced_accuracy",
     "test_majority_rate", "test_single_class", "train_seconds", "model_file",
 ]
+
+VALIDATION_COLUMNS = ["val_n", "val_accuracy", "val_balanced_accuracy"]
+"""The variant's scores on the validation part of its seed (NaN when the chapter did not give them):
+what the comparison chapter selects on, so that no recommendation reads the test cases."""
+
+OPTIONAL_COLUMNS = ["test_balanced_accuracy_lo", "test_balanced_accuracy_hi", *VALIDATION_COLUMNS]
+"""Columns :func:`collect` fills with NaN (``val_n``: 0) when a chapter's table predates them."""
 
 
 def variant_id(chapter: str, method: str, setting: str, base: str, seed: int) -> str:
@@ -105,8 +112,10 @@ class VariantLog:
     def add(self, *, method: str, setting: str, evaluation: Any, base: str, seed: int, model: nn.Module | None = None,
             params: int | None = None, params_nonzero: int | None = None, stored_bytes: int | None = None,
             train_seconds: float | None = None, save: bool = False, case_index: Sequence[int] | None = None,
-            **extra: Any) -> dict[str, Any]:
-        """Record one evaluated model. ``evaluation`` is a :class:`tscompress.train.EvalResult`.
+            validation: Any = None, **extra: Any) -> dict[str, Any]:
+        """Record one evaluated model. ``evaluation`` is a :class:`tscompress.train.EvalResult` on the
+        test part; ``validation``, the same model's on the validation part (columns
+        :data:`VALIDATION_COLUMNS`; what the comparison chapter selects on).
 
         ``params``/``params_nonzero``/``stored_bytes`` default to the model's dense figures; pass the
         chapter's own measurement (packed file, sparse encoding) where it has one."""
@@ -131,9 +140,14 @@ class VariantLog:
         row = {"id": vid, "chapter": self.run.chapter, "method": method, "setting": str(setting), "base": base,
                "seed": int(seed), "params": int(params), "params_nonzero": int(params_nonzero if params_nonzero
                                                                                    is not None else params),
-               "stored_bytes": int(stored_bytes), **{k: summary[k] for k in VARIANT_COLUMNS if k in summary},
+               "stored_bytes": int(stored_bytes),
+               **{k: summary[k] for k in [*VARIANT_COLUMNS, *OPTIONAL_COLUMNS] if k in summary},
                "train_seconds": float(train_seconds) if train_seconds is not None else float("nan"),
-               "model_file": model_file, **extra}
+               "model_file": model_file,
+               "val_n": int(validation.n) if validation is not None else 0,
+               "val_accuracy": float(validation.accuracy) if validation is not None else float("nan"),
+               "val_balanced_accuracy": (float(validation.balanced_accuracy) if validation is not None
+                                         else float("nan")), **extra}
         self.rows.append(row)
         cases = np.asarray(case_index if case_index is not None else np.arange(len(evaluation.labels)))
         self.predictions.append(pd.DataFrame({"id": vid, "case": cases, "label": evaluation.labels,
@@ -169,6 +183,9 @@ def collect(results_dir: str | os.PathLike, chapters: Iterable[str] | None = Non
         missing = [c for c in VARIANT_COLUMNS if c not in t.columns]
         if missing:
             raise DataError(f"{table_path} lacks columns {missing}")
+        for column in OPTIONAL_COLUMNS:  # written before these were recorded
+            if column not in t.columns:
+                t[column] = 0 if column == "val_n" else np.nan
         t["model_file"] = [str(folder / f) if isinstance(f, str) and f else "" for f in t["model_file"]]
         tables.append(t)
         preds.append(pd.read_csv(pred_path))

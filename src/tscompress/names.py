@@ -1,0 +1,235 @@
+"""One display name per method and variant, in each edition's language, and numbers in its format.
+
+Chapters record variants under short identifiers (``magnitude``, ``sparse_lowrank``, ``qlora`` with
+setting ``r=3, q2 base``, ``lowrank+quantile`` with ``50%+int4``); a page never shows them raw. This
+module turns them into the edition's words, and formats numbers the edition's way through Babel
+(CLDR): ``0.725`` / ``0,725``, ``895,442`` / ``895 442``.
+
+    variant_name({"method": "qlora", "setting": "r=3, q2 base"}, "ru")   # 'QLoRA r = 3, база int2'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Mapping
+
+from babel import Locale
+from babel import numbers as _numbers
+
+__all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "plural",
+           "counted", "RU_NOUNS"]
+
+LOCALES = {"en": "en", "ru": "ru"}
+
+METHOD_NAMES: dict[str, dict[str, str]] = {
+    "baseline": {"en": "baseline", "ru": "базовая модель"},
+    "lowrank": {"en": "low-rank (SVD)", "ru": "низкоранговое (SVD)"},
+    "sparse_lowrank": {"en": "sparse + low-rank", "ru": "разреженное + низкоранговое"},
+    "importance": {"en": "gradient importance", "ru": "по важности градиента"},
+    "magnitude": {"en": "magnitude pruning", "ru": "прунинг по модулю"},
+    "kl": {"en": "KL distillation", "ru": "KL-дистилляция"},
+    "ofa": {"en": "OFA distillation", "ru": "OFA-дистилляция"},
+    "quantile": {"en": "quantile", "ru": "квантильное"},
+    "uniform": {"en": "uniform", "ru": "равномерное"},
+    "nf": {"en": "NormalFloat", "ru": "NormalFloat"},
+    "qat": {"en": "QAT", "ru": "QAT"},
+    "ste": {"en": "STE", "ru": "STE"},
+    "lora": {"en": "LoRA", "ru": "LoRA"},
+    "dora": {"en": "DoRA", "ru": "DoRA"},
+    "qlora": {"en": "QLoRA", "ru": "QLoRA"},
+    "qdora": {"en": "QDoRA", "ru": "QDoRA"},
+    "qdylora": {"en": "QDyLoRA", "ru": "QDyLoRA"},
+    "full_ft": {"en": "full fine-tuning", "ru": "полное дообучение"},
+    "codes": {"en": "code fine-tuning", "ru": "дообучение кодов"},
+}
+"""Every method identifier a chapter records, with its name in each edition (one place: tables,
+figures and glued text all take names from here)."""
+
+_WORDS = {
+    "base": {"en": "base", "ru": "база"},
+    "from": {"en": "from", "ru": "из"},
+    "of": {"en": "of", "ru": "из"},
+    "nominal": {"en": "nominal", "ru": "номинально"},
+}
+
+
+def _lang(lang: str) -> str:
+    if lang not in LOCALES:
+        raise ValueError(f"unknown edition language {lang!r}; known: {', '.join(LOCALES)}")
+    return lang
+
+
+def number(value: float, lang: str, digits: int = 3, group: bool = True) -> str:
+    """``value`` with ``digits`` decimals in the edition's format (``—`` for a missing value)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits > 0 else "")
+    return _numbers.format_decimal(value, format=pattern, locale=LOCALES[_lang(lang)])
+
+
+def plural(n: int, forms: Mapping[str, str], lang: str) -> str:
+    """The form of a counted noun after ``n`` by the edition's CLDR plural rules (Babel):
+    ``forms`` maps categories (``one``, ``few``, ``many``, ``other``) to words; a category the
+    mapping lacks falls back to ``other``, then ``many``."""
+    category = Locale.parse(LOCALES[_lang(lang)]).plural_form(abs(int(n)))
+    for key in (category, "other", "many"):
+        if key in forms:
+            return forms[key]
+    raise ValueError(f"no form for plural category {category!r} in {dict(forms)}")
+
+
+RU_NOUNS: dict[str, dict[str, str]] = {
+    # <noun>.<grammatical case>: the forms after a number, by CLDR plural category
+    "case.nom": {"one": "пример", "few": "примера", "many": "примеров"},
+    "case.prep": {"one": "примере", "few": "примерах", "many": "примерах"},
+    "test_case.prep": {"one": "тестовом примере", "few": "тестовых примерах", "many": "тестовых примерах"},
+    "val_case.dat": {"one": "валидационному примеру", "few": "валидационным примерам", "many": "валидационным примерам"},
+    "labelled_case.dat": {"one": "размеченному примеру", "few": "размеченным примерам", "many": "размеченным примерам"},
+    "fold.prep": {"one": "фолде", "few": "фолдах", "many": "фолдах"},
+    "param.nom": {"one": "параметр", "few": "параметра", "many": "параметров"},
+    "param.gen": {"one": "параметра", "few": "параметров", "many": "параметров"},
+    "param.prep": {"one": "параметре", "few": "параметрах", "many": "параметрах"},
+    "epoch.nom": {"one": "эпоха", "few": "эпохи", "many": "эпох"},
+    "block.nom": {"one": "блок", "few": "блока", "many": "блоков"},
+    "bit.gen": {"one": "бита", "few": "бит", "many": "бит"},
+    "bit.prep": {"one": "бите", "few": "битах", "many": "битах"},
+    "layer.prep": {"one": "слое", "few": "слоях", "many": "слоях"},
+    "run.nom": {"one": "отдельный запуск", "few": "отдельных запуска", "many": "отдельных запусков"},
+    "step.nom": {"one": "шаг", "few": "шага", "many": "шагов"},
+    "model.nom": {"one": "модель", "few": "модели", "many": "моделей"},
+    "variant.gen": {"one": "варианта", "few": "вариантов", "many": "вариантов"},
+}
+"""Russian counted nouns the chapters glue, per grammatical case (``case.prep``: «на 61 примере»)."""
+
+
+def counted(n: int, forms: Mapping[str, str], lang: str) -> str:
+    """``n`` and its noun in agreement: ``21 вариант``, ``3 варианта``, ``91 вариант``, ``17 вариантов``."""
+    return f"{number(n, lang, 0)} {plural(n, forms, lang)}"
+
+
+def percent(fraction: float, lang: str, digits: int = 0) -> str:
+    """A fraction as a percentage in the edition's format: 0.569 → ``56.9%`` / ``56,9 %``."""
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
+    return _numbers.format_percent(fraction, format=pattern, locale=LOCALES[_lang(lang)])
+
+
+def kib(n_bytes: float, lang: str, digits: int = 1) -> str:
+    """Bytes as KiB with the edition's unit: ``200.8 KiB`` / ``200,8 КиБ``."""
+    unit = {"en": "KiB", "ru": "КиБ"}[_lang(lang)]
+    return f"{number(n_bytes / 1024, lang, digits)}\u00a0{unit}"
+
+
+_EN_NUMBER = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+\.\d+"
+_NUMBER_TOKEN = re.compile(r"(?<![\w.,/:#-])(" + _EN_NUMBER + r")(?![\w.]|,\d)")
+_INTERVAL = re.compile(r"\[(" + _EN_NUMBER + r"), (" + _EN_NUMBER + r")\]")
+
+
+def _reformat(token: str, lang: str) -> str:
+    from decimal import Decimal
+
+    plain = token.replace(",", "")
+    decimals = len(plain.split(".", 1)[1]) if "." in plain else 0
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return _numbers.format_decimal(Decimal(plain), format=pattern, locale=LOCALES[_lang(lang)])
+
+
+def localize_numbers(text: str, lang: str) -> str:
+    """Numbers written in English format inside ``text`` (``0.725``, ``895,442``,
+    ``[0.662, 0.784]``) rewritten in the edition's format through Babel; parts of names such as
+    ``int4``, ``fp32``, versions (``2.13.0``), hashes and paths are left alone. English text is
+    returned unchanged. Used on every glued text and table cell of the Russian edition."""
+    if _lang(lang) == "en" or not text:
+        return text
+    sep = "; " if lang == "ru" else ", "
+    text = _INTERVAL.sub(lambda m: f"[{m.group(1)}{sep}{m.group(2)}]", text)
+    return _NUMBER_TOKEN.sub(lambda m: _reformat(m.group(1), lang), text)
+
+
+def method_name(method: str, lang: str) -> str:
+    """``magnitude`` → ``magnitude pruning``; compounds such as ``quantile+codes`` (code fine-tuning
+    after quantization) and ``lowrank+quantile`` (a combined pipeline) are named part by part."""
+    _lang(lang)
+    parts = str(method).split("+")
+    names = [METHOD_NAMES.get(p, {}).get(lang, p) for p in parts]
+    return " + ".join(names)
+
+
+_BITS = re.compile(r"^q(\d+)$")
+
+
+def _base_key(key: str) -> str:
+    m = _BITS.match(key.strip())
+    return f"int{m.group(1)}" if m else key.strip()
+
+
+def setting_name(setting: Any, lang: str, removed: float | None = None, also: str = "") -> str:
+    """A variant's setting in the edition's words and number format.
+
+    ``removed`` (the fraction of parameters a sparsification variant actually removed) replaces a
+    nominal percentage that differs from it: ``56.9% (nominal 75%)``; ``also`` lists further nominal
+    settings that gave the same model (``56.9% (nominal 75%, 90%)``)."""
+    _lang(lang)
+    text = str(setting)
+    if "+" in text and not text.startswith("+"):  # a combined pipeline: "<source setting>+int4"
+        head, _, tail = text.rpartition("+")
+        return f"{setting_name(head, lang, removed)} + {setting_name(tail, lang)}"
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)%", text)
+    if m:
+        nominal = float(m.group(1)) / 100
+        shown = percent(nominal, lang)
+        others = [setting_name(a.strip(), lang) for a in str(also).split(",") if a.strip()]
+        if removed is not None and not (isinstance(removed, float) and math.isnan(removed)) \
+                and abs(removed - nominal) >= 0.005:
+            return f"{percent(removed, lang, 1)} ({_WORDS['nominal'][lang]} {', '.join([shown, *others])})"
+        return shown + (f" (= {', '.join(others)})" if others else "")
+    m = re.fullmatch(r"alpha=([\d.eE+-]+)", text)
+    if m:
+        return f"α = {number(float(m.group(1)), lang, _decimals(m.group(1)))}"
+    m = re.fullmatch(r"ofa=([\d.eE+-]+), kd=([\d.eE+-]+)", text)
+    if m:
+        a, b = m.groups()
+        sep = "; " if lang == "ru" else ", "
+        return (f"w_OFA = {number(float(a), lang, _decimals(a))}{sep}"
+                f"w_KD = {number(float(b), lang, _decimals(b))}")
+    m = re.fullmatch(r"r=(\d+) of (\d+)", text)
+    if m:
+        return f"r = {m.group(1)} {_WORDS['of'][lang]} {m.group(2)}"
+    m = re.fullmatch(r"r=(\d+)(?:, (\S+) base)?", text)
+    if m:
+        rank, base = m.groups()
+        return f"r = {rank}" + (f", {_WORDS['base'][lang]} {_base_key(base)}" if base else "")
+    m = re.fullmatch(r"from (\S+)", text)
+    if m:
+        return f"{_WORDS['from'][lang]} {_base_key(m.group(1))}"
+    return text
+
+
+def _decimals(literal: str) -> int:
+    return len(literal.split(".", 1)[1]) if "." in literal else 0
+
+
+def variant_name(row: Mapping[str, Any], lang: str, base: bool = False) -> str:
+    """``method`` and ``setting`` of a variant row (and its ``removed`` fraction, when recorded) as
+    one display name; ``base=True`` appends the base model in brackets."""
+    method = str(row["method"])
+    removed = row.get("removed")
+    removed = float(removed) if removed is not None and removed == removed else None
+    also = row.get("also_settings") or ""
+    also = also if isinstance(also, str) else ""
+    if method == "baseline":
+        text = f"{row.get('base', '')} fp32".strip() if base else "fp32"
+        return text
+    setting = str(row["setting"])
+    parts = method.split("+")
+    if len(parts) == 2 and parts[1] == "codes":  # quantized, then its codes fine-tuned
+        text = f"{method_name(parts[0], lang)} {setting_name(setting, lang)} + {method_name('codes', lang)}"
+    elif len(parts) == 2 and "+" in setting:  # a combined pipeline: source variant, then quantizer
+        head, _, tail = setting.rpartition("+")
+        text = (f"{method_name(parts[0], lang)} {setting_name(head, lang, removed)} → "
+                f"{method_name(parts[1], lang)} {setting_name(tail, lang)}")
+    else:
+        text = f"{method_name(method, lang)} {setting_name(setting, lang, removed, also)}"
+    return f"{text} ({row['base']})" if base and row.get("base") else text

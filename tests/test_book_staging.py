@@ -1,0 +1,84 @@
+"""Staging the book's sources: no path of the build machine, the data files on the first page."""
+
+import json
+import sys
+from pathlib import Path
+
+from tscompress import book
+
+
+def test_scrub_paths_replaces_whole_machine_paths_only(tmp_path):
+    root = tmp_path / "project"
+    results = root / "results" / "quick"
+    pairs = book.path_replacements(root, results)
+    text = (f"{results}/00_models/x.csv {root}/notebooks {tmp_path}/shared/data/Heartbeat "
+            f"{tmp_path}x/other {sys.prefix}/bin/python")
+    out = book.scrub_paths(text, pairs)
+    assert out.startswith("results/quick/00_models/x.csv ./notebooks ../shared/data/Heartbeat ")
+    assert f"{tmp_path}x/other" in out  # a longer name that merely starts like a machine path stays
+    assert str(root) not in out and "PYTHON/bin/python" in out
+
+
+def _manifest(folder: Path, official):
+    folder.mkdir(parents=True)
+    rec = {"path": "/somewhere/on/the/machine/Heartbeat_TRAIN.ts", "sha256": "0a2e28e6e7aa35028707", "bytes": 10,
+           "official": official}
+    data = {"name": "Heartbeat", "protocol": "resample", "sizes": {"train": 1, "val": 1, "test": 1},
+            "files": {"source": "data_dir", "dir": "/somewhere", "train": rec, "test": None}}
+    (folder / "manifest.json").write_text(json.dumps({"profile": "quick", "protocol": "resample", "seeds": [0],
+                                                      "data": {"0": data}, "wall_seconds": 1.0}))
+
+
+def test_first_page_names_the_data_file_and_says_when_it_is_not_the_official_one(tmp_path):
+    _manifest(tmp_path / "00_models", False)
+    en = book.manifest_markdown(tmp_path, ["00_models"], "en")
+    ru = book.manifest_markdown(tmp_path, ["00_models"], "ru")
+    assert "`Heartbeat_TRAIN.ts` (sha256 `0a2e28e6e7aa…`)" in en and "not byte-identical" in en
+    assert "не совпадает побайтно" in ru
+    assert "/somewhere" not in en + ru
+    _manifest(tmp_path / "other" / "00_models", True)
+    assert "identical to the official file" in book.manifest_markdown(tmp_path / "other", ["00_models"], "en")
+
+
+def test_russian_tables_get_russian_numbers_without_breaking_columns():
+    text = 'model,accuracy,params\nTimesNet,0.725,"895,442"\niTransformer,"0.667 [0.598, 0.730]",int4\n'
+    out = book.localize_table(text, "ru")
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[1] == ["TimesNet", "0,725", "895\u00a0442"]
+    assert rows[2] == ["iTransformer", "0,667 [0,598; 0,730]", "int4"]
+    assert book.localize_table(text, "en") == text
+
+
+def test_russian_notebook_copy_localizes_glue_and_shows_the_russian_figure(tmp_path):
+    import base64
+
+    from tscompress.results import FIGURE_METADATA
+
+    (tmp_path / "fig_x.ru.png").write_bytes(b"russian png")
+    nb = {"cells": [{"cell_type": "code", "source": "", "outputs": [
+        {"output_type": "display_data", "metadata": {"scrapbook": {"name": "acc"}},
+         "data": {"text/plain": "0.725 [0.662, 0.784]"}},
+        {"output_type": "display_data", "metadata": {FIGURE_METADATA: {"name": "fig_x", "lang": "en"}},
+         "data": {"image/png": base64.b64encode(b"english png").decode()}},
+        {"output_type": "stream", "name": "stdout", "text": "version 2.13.0"}]}], "metadata": {}, "nbformat": 4,
+        "nbformat_minor": 5}
+    out = json.loads(book.edition_notebook(json.dumps(nb), "ru", tmp_path))
+    glue, fig, stream = out["cells"][0]["outputs"]
+    assert glue["data"]["text/plain"] == "0,725 [0,662; 0,784]"
+    assert base64.b64decode(fig["data"]["image/png"]) == b"russian png"
+    assert stream["text"] == "version 2.13.0"
+    assert json.loads(book.edition_notebook(json.dumps(nb), "en", tmp_path)) == nb
+
+
+def test_each_edition_shows_its_own_markdown_cells(tmp_path):
+    md = lambda text, tags=None: {"cell_type": "markdown", "source": text,  # noqa: E731
+                                  "metadata": {"tags": tags} if tags else {}}
+    nb = {"cells": [md("# Models"), md("# Модели", ["lang-ru"]), {"cell_type": "code", "source": "x = 1",
+                                                                  "metadata": {}, "outputs": []},
+                    md("untranslated")], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    ru = [c["source"] for c in json.loads(book.edition_notebook(json.dumps(nb), "ru", tmp_path))["cells"]]
+    en = [c["source"] for c in json.loads(book.edition_notebook(json.dumps(nb), "en", tmp_path))["cells"]]
+    assert ru == ["# Модели", "x = 1", "untranslated"] and en == ["# Models", "x = 1", "untranslated"]

@@ -1,0 +1,93 @@
+"""Display names and number formats of the two editions."""
+
+import math
+
+import pytest
+
+from tscompress import names
+from tscompress.report import ru_plural
+
+NBSP = "\u00a0"
+
+
+def test_numbers_in_each_editions_format():
+    assert names.number(895442, "en", 0) == "895,442"
+    assert names.number(895442, "ru", 0) == f"895{NBSP}442"
+    assert names.number(0.7251, "ru") == "0,725" and names.number(0.7251, "en") == "0.725"
+    assert names.percent(0.569, "ru", 1) == "56,9%" and names.percent(0.5, "en") == "50%"
+    assert names.kib(205619, "ru") == f"200,8{NBSP}КиБ" and names.kib(205619, "en") == f"200.8{NBSP}KiB"
+    assert names.number(math.nan, "ru") == "—"
+    with pytest.raises(ValueError, match="unknown edition"):
+        names.number(1.0, "de")
+
+
+@pytest.mark.parametrize("n, form", [(1, "пример"), (2, "примера"), (4, "примера"), (5, "примеров"),
+                                     (11, "примеров"), (12, "примеров"), (14, "примеров"), (21, "пример"),
+                                     (22, "примера"), (61, "пример"), (64, "примера"), (91, "пример"),
+                                     (111, "примеров"), (0, "примеров")])
+def test_russian_plural_agreement_follows_cldr(n, form):
+    forms = {"one": "пример", "few": "примера", "many": "примеров"}
+    assert names.plural(n, forms, "ru") == form
+    assert ru_plural(n, *forms.values()) == form
+    assert names.counted(n, forms, "ru") == f"{n} {form}"
+
+
+def test_english_plural():
+    forms = {"one": "variant", "other": "variants"}
+    assert names.counted(1, forms, "en") == "1 variant" and names.counted(91, forms, "en") == "91 variants"
+
+
+@pytest.mark.parametrize("method, setting, removed, en, ru", [
+    ("qlora", "r=3, q2 base", None, "QLoRA r = 3, base int2", "QLoRA r = 3, база int2"),
+    ("full_ft", "from q4", None, "full fine-tuning from int4", "полное дообучение из int4"),
+    ("importance", "75%", 0.5693, "gradient importance 56.9% (nominal 75%)",
+     "по важности градиента 56,9% (номинально 75%)"),
+    ("magnitude", "50%", 0.4999, "magnitude pruning 50%", "прунинг по модулю 50%"),
+    ("lowrank+quantile", "50%+int4", None, "low-rank (SVD) 50% → quantile int4",
+     "низкоранговое (SVD) 50% → квантильное int4"),
+    ("kl", "alpha=0.5", None, "KL distillation α = 0.5", "KL-дистилляция α = 0,5"),
+    ("quantile+codes", "int2", None, "quantile int2 + code fine-tuning", "квантильное int2 + дообучение кодов"),
+    ("qdylora", "r=2 of 4", None, "QDyLoRA r = 2 of 4", "QDyLoRA r = 2 из 4"),
+])
+def test_variant_names_show_no_raw_identifier(method, setting, removed, en, ru):
+    row = {"method": method, "setting": setting, "removed": removed, "base": "TimesNet"}
+    assert names.variant_name(row, "en") == en
+    assert names.variant_name(row, "ru") == ru
+    assert names.variant_name(row, "en", base=True) == f"{en} (TimesNet)"
+    for text in (names.variant_name(row, "en"), names.variant_name(row, "ru")):
+        assert not any(raw in text for raw in ("_", "q2", "q4", "r=", "alpha="))
+
+
+def test_every_method_has_both_names():
+    for method, pair in names.METHOD_NAMES.items():
+        assert set(pair) == {"en", "ru"} and all(pair.values()), method
+
+
+def test_russian_figures_get_decimal_commas_on_their_ticks():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tscompress.plots import localize_figure
+
+    def draw():
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0.6, 0.85])
+        ax.set_xscale("linear")
+        return fig
+
+    ru, en = localize_figure(draw(), "ru"), localize_figure(draw(), "en")
+    for fig in (ru, en):
+        fig.canvas.draw()
+    ru_ticks = [t.get_text() for t in ru.axes[0].get_yticklabels()]
+    en_ticks = [t.get_text() for t in en.axes[0].get_yticklabels()]
+    assert any("," in t for t in ru_ticks) and not any("." in t for t in ru_ticks)
+    assert any("." in t for t in en_ticks)
+    plt.close("all")
+
+
+def test_localize_numbers_leaves_names_versions_and_years_alone():
+    text = "int4 fp32 torch 2.13.0, November 2024, 0a2e28e6, r=3, 1e-05"
+    assert names.localize_numbers(text, "ru") == text
+    assert names.localize_numbers("0.725 [0.662, 0.784]; 895,442", "ru") == f"0,725 [0,662; 0,784]; 895{NBSP}442"
