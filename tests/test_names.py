@@ -91,3 +91,10 @@ def test_localize_numbers_leaves_names_versions_and_years_alone():
     text = "int4 fp32 torch 2.13.0, November 2024, 0a2e28e6, r=3, 1e-05"
     assert names.localize_numbers(text, "ru") == text
     assert names.localize_numbers("0.725 [0.662, 0.784]; 895,442", "ru") == f"0,725 [0,662; 0,784]; 895{NBSP}442"
+
+
+def test_localizing_twice_changes_nothing():
+    for text in ["0.725 [0.662, 0.784]; 895,442; p = 1.000; 4,130,123.5; α = 0.5", "1.000 and 0.625"]:
+        once = names.localize_numbers(text, "ru")
+        assert names.localize_numbers(once, "ru") == once
+    assert names.localize_numbers("0,625; 1,000", "ru") == "0,625; 1,000"

@@ -122,9 +122,15 @@ def kib(n_bytes: float, lang: str, digits: int = 1) -> str:
     return f"{number(n_bytes / 1024, lang, digits)}\u00a0{unit}"
 
 
-_EN_NUMBER = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+\.\d+"
+_EN_NUMBER = r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|-?\d+\.\d+"
 _NUMBER_TOKEN = re.compile(r"(?<![\w.,/:#-])(" + _EN_NUMBER + r")(?![\w.]|,\d)")
 _INTERVAL = re.compile(r"\[(" + _EN_NUMBER + r"), (" + _EN_NUMBER + r")\]")
+
+
+_ALREADY_LOCAL = {"1,000", "-1,000"}
+"""Tokens that text already in Russian format holds (an accuracy or p-value of one, «1,000») and that
+an English grouped number could only be as exactly one thousand: left as they are, so that text
+localized twice stays the same."""
 
 
 def _reformat(token: str, lang: str) -> str:
@@ -140,12 +146,15 @@ def localize_numbers(text: str, lang: str) -> str:
     """Numbers written in English format inside ``text`` (``0.725``, ``895,442``,
     ``[0.662, 0.784]``) rewritten in the edition's format through Babel; parts of names such as
     ``int4``, ``fp32``, versions (``2.13.0``), hashes and paths are left alone. English text is
-    returned unchanged. Used on every glued text and table cell of the Russian edition."""
+    returned unchanged. Used on every glued text and table cell of the Russian edition; text already in
+    Russian format passes unchanged (a grouped English number starts with 1–9 and a Russian decimal
+    such as ``0,725`` does not match it; ``1,000`` is left alone), so localizing twice is harmless."""
     if _lang(lang) == "en" or not text:
         return text
     sep = "; " if lang == "ru" else ", "
     text = _INTERVAL.sub(lambda m: f"[{m.group(1)}{sep}{m.group(2)}]", text)
-    return _NUMBER_TOKEN.sub(lambda m: _reformat(m.group(1), lang), text)
+    return _NUMBER_TOKEN.sub(lambda m: m.group(1) if m.group(1) in _ALREADY_LOCAL else _reformat(m.group(1), lang),
+                             text)
 
 
 def method_name(method: str, lang: str) -> str:
