@@ -117,3 +117,16 @@ def test_reference_text_uses_mcnemar_against_the_reference():
     assert "B 0.200 (balanced 0.500) is significantly worse" in text
     assert "значимо хуже" in reference_text({"B": row(0.2)}, {"test_accuracy": 0.8, "test_balanced_accuracy": 0.7},
                                            {"B": worse, "MiniRocket": ref_ok}, "ru")
+
+
+def test_starting_point_text_states_the_baselines_verdict_in_each_language():
+    from tscompress.report import starting_point_text
+
+    base = {"test_accuracy": 0.7213, "test_accuracy_lo": 0.607, "test_accuracy_hi": 0.836,
+            "test_balanced_accuracy": 0.644, "test_majority_rate": 0.7213, "test_single_class": False, "test_n": 61}
+    ref = {"test_accuracy": 0.705, "test_balanced_accuracy": 0.525}
+    en = starting_point_text(base, ref, "en")
+    ru = starting_point_text(base, ref, "ru")
+    assert "0.721 [0.607, 0.836] on the 61 test cases" in en and "cannot be told apart" in en and "0.705" in en
+    assert "0,721 [0,607; 0,836] на 61 тестовом примере" in ru and "неотличима" in ru and "0,705" in ru
+    assert "MiniRocket" not in starting_point_text(base, None, "en")

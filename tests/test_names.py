@@ -98,3 +98,27 @@ def test_localizing_twice_changes_nothing():
         once = names.localize_numbers(text, "ru")
         assert names.localize_numbers(once, "ru") == once
     assert names.localize_numbers("0,625; 1,000", "ru") == "0,625; 1,000"
+
+
+def test_finished_figures_have_integer_epoch_ticks_and_a_legend_beside_the_data():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tscompress.plots import finish_figure, label
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3, 4, 5, 6, 7, 8], [0.5, 0.6, 0.62, 0.7, 0.71, 0.7, 0.72, 0.73], label="validation")
+    ax.set_xlabel(label("epoch", "ru"))
+    ax.tick_params(labelsize=5)
+    ax.legend(loc="best")
+    finish_figure(fig, "ru")
+    fig.canvas.draw()
+    xt = ax.get_xticks()
+    assert all(float(v).is_integer() for v in xt)
+    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 7
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.x0 >= ax.get_window_extent().x1  # outside, to the right: covers no point
+    assert any("," in t.get_text() for t in ax.get_yticklabels())
+    plt.close("all")

@@ -35,19 +35,17 @@ import copy
 import numpy as np
 import pandas as pd
 
-from tscompress import chapter, latency, models, plots, report, sparsify, study, train, variants
+from tscompress import chapter, latency, models, names, plots, report, sparsify, study, train, variants
 
 ch = chapter.start("01_sparsification", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol,
                    seed=seed, results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
                    parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
 run, prof = ch.run, ch.profile
+ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.sparsify
 compare_study = study.applies_to(dataset)
 mid = 0.5 if 0.5 in list(cfg.fractions) else cfg.fractions[0]  # the level the text discusses
-METHODS = {"lowrank": {"en": "low-rank (SVD)", "ru": "низкоранговое (SVD)"},
-           "importance": {"en": "gradient importance", "ru": "по важности градиента"},
-           "magnitude": {"en": "magnitude", "ru": "по модулю весов"},
-           "sparse_lowrank": {"en": "sparse + low-rank", "ru": "разреженное + низкоранговое"}}
+METHODS = {m: names.METHOD_NAMES[m] for m in ("lowrank", "importance", "magnitude", "sparse_lowrank")}  # one name each
 COLORS = {"lowrank": "C0", "importance": "C1", "magnitude": "C2", "sparse_lowrank": "C4"}  # C3: majority rate
 print(f"profile {prof.name}: {prof.description}; sparsify settings {cfg.to_dict()}; seeds {ch.seeds}")
 
@@ -282,6 +280,20 @@ order = by_kernel.sort_values("importance")["kernel"].tolist()
 run.glue("kernel_order", " < ".join(f"{k}×{k}" for k in order))
 from tscompress.metrics import mcnemar
 
+paired = []  # every compressed model against the fp32 one on the same test cases: a table, not a paragraph
+for r in s0[s0["method"] != "fp32"].sort_values(["method", "fraction"]).itertuples():
+    res = mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])])
+    paired.append({"method": r.method, "setting": f"{r.fraction:.0%}", "removed": r.removed, "only_this": res.b,
+                   "only_fp32": res.c, "p_value": res.p_value, "significant": res.significant})
+paired = pd.DataFrame(paired)
+for lang in plots.LANGS:
+    t = paired.assign(variant=[names.variant_name(r, lang) for r in paired.to_dict("records")],
+                      p=paired["p_value"].map(lambda v: names.number(v, lang, 2)),
+                      sig=paired["significant"].map(lambda v: {"en": "yes", "ru": "да"}[lang] if v
+                                                    else {"en": "no", "ru": "нет"}[lang]))
+    run.save_table(plots.display_table(t, [("variant", "variant"), ("only_this", "only_this"),
+                                           ("only_fp32", "only_fp32"), ("p", "p_value"), ("sig", "significant")],
+                                       lang), f"table_mcnemar.{lang}")
 for lang in plots.LANGS:
     parts = []
     for r in s0[s0["method"] != "fp32"].sort_values(["fraction", "method"]).itertuples():

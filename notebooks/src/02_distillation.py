@@ -38,6 +38,7 @@ ch = chapter.start("02_distillation", profile=profile, dataset=dataset, data_dir
                    seed=seed, results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
                    parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
 run, prof = ch.run, ch.profile
+ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.distill
 print(f"profile {prof.name}: {prof.description}; distill settings {cfg.to_dict()}; seeds {ch.seeds}")
 

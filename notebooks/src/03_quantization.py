@@ -39,6 +39,7 @@ ch = chapter.start("03_quantization", profile=profile, dataset=dataset, data_dir
                    seed=seed, results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
                    parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
 run, prof = ch.run, ch.profile
+ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.quantize
 if not set(cfg.finetune_bits) <= set(cfg.ptq_bits):
     from tscompress.errors import ConfigError

@@ -52,6 +52,7 @@ ch = chapter.start("04_peft", profile=profile, dataset=dataset, data_dir=data_di
                    results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
                    parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
 run, prof = ch.run, ch.profile
+ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.peft
 data = ch.data()
 compare = study.applies_to(dataset)

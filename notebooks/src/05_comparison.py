@@ -231,7 +231,7 @@ lose_nothing = compare.nothing_to_lose(base_row, chance=1 / data.n_classes)
 
 def rec_shown(lang):
     t = rec.copy()
-    t["budget"] = t["budget"].map(lambda v: names.percent(v, lang, 2 if v * 100 % 1 else 0))
+    t["budget"] = t["budget"].map(lambda v: names.percent(v, lang, None))
     t["variant"] = [names.variant_name(r, lang, base=True) if r["id"] else "—" for r in t.to_dict("records")]
     t["stored"] = t["cost"].map(lambda v: names.number(v / 1024, lang, 1))
     t["val"] = t["val_balanced_accuracy"].map(lambda v: names.number(v, lang))
@@ -306,10 +306,10 @@ for lang in plots.LANGS:
                           "лучший на валидации вариант в каждом бюджете и его потерю."}[lang]
     else:
         rec_text = {"en": f"The smallest variant at least as good as the fp32 TimesNet on validation is "
-                          f"{names.variant_name(smallest_ok, lang, base=True)} ({names.kib(smallest_ok.stored_bytes, lang)}; "
+                          f"{names.variant_name(smallest_ok, lang)} ({smallest_ok.base}, {names.kib(smallest_ok.stored_bytes, lang)}, "
                           f"test accuracy {num(smallest_ok.test_accuracy)}).",
                     "ru": f"Самый маленький вариант, не уступающий TimesNet fp32 на валидации, — "
-                          f"{names.variant_name(smallest_ok, lang, base=True)} ({names.kib(smallest_ok.stored_bytes, lang)}; "
+                          f"{names.variant_name(smallest_ok, lang)} ({smallest_ok.base}, {names.kib(smallest_ok.stored_bytes, lang)}, "
                           f"точность на тесте {num(smallest_ok.test_accuracy)})."}[lang]
     run.glue(f"recommendation_{lang}", rec_text)
     run.glue(f"front_{lang}", compare.front_names(cmp, "stored_bytes", "front_bytes", lang))

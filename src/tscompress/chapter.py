@@ -76,6 +76,27 @@ class Chapter:
         values.update(changes)
         return TrainConfig.from_dict(values)
 
+    def glue_starting_point(self, model: str = "TimesNet") -> None:
+        """Glue ``start_<lang>``: the verdict a chapter opens with about the fp32 ``model`` of the models
+        chapter it starts from (its first seed's test row) beside the reference classifier on the
+        same cases (:func:`tscompress.report.starting_point_text`)."""
+        import pandas as pd
+
+        from .report import starting_point_text
+
+        seed = self.seeds[0]
+        table = pd.read_csv(self.run.upstream("00_models", "variants.csv"))
+        base = table[(table["method"] == "baseline") & (table["base"] == model) & (table["seed"] == seed)]
+        if base.empty:
+            raise ConfigError(f"the models chapter recorded no fp32 {model} for seed {seed}")
+        ref_path = self.run.upstream("00_models", "reference.csv")
+        ref = pd.read_csv(ref_path) if ref_path.exists() else pd.DataFrame(columns=["seed"])
+        ref = ref[ref["seed"] == seed]
+        for lang in ("en", "ru"):
+            self.run.glue(f"start_{lang}", starting_point_text(base.iloc[0].to_dict(),
+                                                                ref.iloc[0].to_dict() if len(ref) else None, lang,
+                                                                name=model))
+
     def finish(self, summary: list[str] | None = None, **extra: Any) -> Path:
         """Write the manifest with the dataset descriptions, seeds and a human summary."""
         datasets = {str(seed): ds.describe() for seed, ds in self._data.items()}

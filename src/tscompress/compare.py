@@ -208,8 +208,11 @@ def pareto_figure(table: pd.DataFrame, cost: str, lang: str, log: bool = True, f
     if front and front in data:
         f = data[data[front]].sort_values(cost)
         ax.step(f[cost], f[quality], where="post", color="black", lw=1.0, label=label("pareto_front", lang))
-        for k, r in enumerate(f.to_dict("records"), 1):  # number the points on the front (names: front_names)
-            ax.annotate(str(k), (r[cost], r[quality]), xytext=(3, 4), textcoords="offset points", fontsize=7,
+        spots: dict[tuple[float, float], list[str]] = {}  # number the points on the front (names: front_names);
+        for k, r in enumerate(f.to_dict("records"), 1):  # points at the same place share one label ("1, 2")
+            spots.setdefault((float(r[cost]), float(r[quality])), []).append(str(k))
+        for (x, y), ks in spots.items():
+            ax.annotate(", ".join(ks), (x, y), xytext=(3, 4), textcoords="offset points", fontsize=7,
                         fontweight="bold")
     maj = data["test_majority_rate"].dropna()
     if len(maj):

@@ -108,11 +108,13 @@ def counted(n: int, forms: Mapping[str, str], lang: str) -> str:
     return f"{number(n, lang, 0)} {plural(n, forms, lang)}"
 
 
-def percent(fraction: float, lang: str, digits: int = 0) -> str:
-    """A fraction as a percentage in the edition's format: 0.569 → ``56.9%`` / ``56,9 %``."""
+def percent(fraction: float, lang: str, digits: int | None = 0) -> str:
+    """A fraction as a percentage in the edition's format: 0.569 → ``56.9%`` / ``56,9%``;
+    ``digits=None`` shows as many decimals as needed, up to two (0.125 → ``12.5%``)."""
     if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
         return "—"
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
+    decimals = "." + ("#" * 2 if digits is None else "0" * digits) if digits is None or digits > 0 else ""
+    pattern = "#,##0" + decimals + "%"
     return _numbers.format_percent(fraction, format=pattern, locale=LOCALES[_lang(lang)])
 
 

@@ -97,6 +97,9 @@ LABELS: dict[str, dict[str, str]] = {
     "params_nonzero": {"en": "non-zero parameters", "ru": "ненулевых параметров"},
     "mcnemar": {"en": "vs fp32: only this / only fp32, p", "ru": "против fp32: только эта / только fp32, p"},
     "significant": {"en": "significant", "ru": "значимо"},
+    "only_this": {"en": "cases only this model got right", "ru": "примеров, верных только у этой модели"},
+    "only_fp32": {"en": "cases only fp32 got right", "ru": "примеров, верных только у fp32"},
+    "p_value": {"en": "exact McNemar p", "ru": "точный критерий Мак-Немара, p"},
     "significant_test": {"en": "differs from fp32 on test (McNemar)", "ru": "отличается от fp32 на тесте (Мак-Немар)"},
     "val_balanced_short": {"en": "validation balanced acc.", "ru": "сбаланс. точность на валидации"},
     "test_accuracy_short": {"en": "test accuracy", "ru": "точность на тесте"},
@@ -256,3 +259,44 @@ def localize_figure(fig, lang: str):
                 if not isinstance(current, Localized):
                     setter(Localized(current))
     return fig
+
+
+INTEGER_AXES = ("epoch", "peft_rank")
+"""Label keys of axes that count something (epochs, ranks): their ticks are integers only."""
+
+
+def finish_figure(fig, lang: str, min_tick_size: float = 7.0):
+    """What every figure of the book gets before it is saved: integer ticks on epoch and rank axes,
+    tick labels no smaller than ``min_tick_size`` points, a single panel's legend moved outside the
+    axes (right) so that it covers no data, and numbers in the edition's format."""
+    from matplotlib.ticker import MaxNLocator
+
+    counting = {label(k, lang) for k in INTEGER_AXES}
+    for ax in fig.axes:
+        for axis, text in ((ax.xaxis, ax.get_xlabel()), (ax.yaxis, ax.get_ylabel())):
+            if any(text.startswith(c) for c in counting) and axis.get_scale() == "linear":
+                axis.set_major_locator(MaxNLocator(integer=True))
+        for axis in (ax.xaxis, ax.yaxis):
+            ticks = axis.get_major_ticks()
+            if ticks and ticks[0].label1.get_fontsize() < min_tick_size:
+                axis.set_tick_params(labelsize=min_tick_size)
+    if len(fig.axes) == 1:
+        ax = fig.axes[0]
+        legend = ax.get_legend()
+        if legend is not None and not _anchored_outside(legend, ax):
+            handles, labels_ = ax.get_legend_handles_labels()
+            if handles:
+                size = legend.get_texts()[0].get_fontsize() if legend.get_texts() else 8
+                ax.legend(handles, labels_, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
+                          fontsize=size)
+    return localize_figure(fig, lang)
+
+
+def _anchored_outside(legend, ax) -> bool:
+    """Is the legend placed by a bbox_to_anchor outside the axes (the figures that already do so)?"""
+    box = legend.get_bbox_to_anchor()
+    axes_box = ax.get_window_extent() if ax.figure.canvas is not None else None
+    if box is None or axes_box is None:
+        return False
+    return bool(box.x0 >= axes_box.x1 - 1 or box.y1 <= axes_box.y0 + 1 or box.y0 >= axes_box.y1 - 1
+                or box.x1 <= axes_box.x0 + 1)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .names import number, plural
 
-__all__ = ["majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
+__all__ = ["starting_point_text", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
            "recipe_choice_text", "reference_text"]
 
 
@@ -81,7 +81,7 @@ def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
                 verdict = "различие значимо" if res.significant else "различие не значимо"
                 cases = ru_plural(res.b, "пример", "примера", "примеров")
                 parts.append(f"{a} и {b}: {res.b} {cases} верно только у {a}, {res.c} — только у {b}, "
-                             f"точный критерий Макнемара p = {res.p_value:.2f} — {verdict}")
+                             f"точный критерий Мак-Немара p = {res.p_value:.2f} — {verdict}")
     return "; ".join(parts) if parts else ""
 
 
@@ -216,10 +216,40 @@ def reference_text(rows: Mapping[str, Mapping], reference: Mapping, correct: Map
             else:
                 how = "значимо лучше" if a > b else "значимо хуже"
             parts.append(f"{name} {a:.3f} (сбалансированная {r['test_balanced_accuracy']:.3f}) {how} "
-                         f"(критерий Макнемара p = {res.p_value:.2f})")
+                         f"(критерий Мак-Немара p = {res.p_value:.2f})")
     ref = reference
     if lang == "en":
         return (f"{reference_name} reaches {ref['test_accuracy']:.3f} (balanced {ref['test_balanced_accuracy']:.3f}); "
                 + "; ".join(parts))
     return (f"{reference_name} достигает {ref['test_accuracy']:.3f} (сбалансированная "
             f"{ref['test_balanced_accuracy']:.3f}); " + "; ".join(parts))
+
+
+def starting_point_text(base: Mapping, reference: Mapping | None, lang: str, name: str = "TimesNet",
+                        reference_name: str = "MiniRocket") -> str:
+    """The verdict a chapter opens with: does the fp32 model it starts from (``base``: a variants row
+    of the models chapter) beat the majority-class rate of its test cases, and how does the reference
+    classifier (``reference``: its row on the same cases, or None) do there. Numbers in the edition's
+    format, counted nouns in agreement."""
+    from .names import RU_NOUNS, counted
+
+    num = lambda v: number(v, lang)  # noqa: E731
+    sep = "; " if lang == "ru" else ", "
+    acc = f"{num(base['test_accuracy'])} [{num(base['test_accuracy_lo'])}{sep}{num(base['test_accuracy_hi'])}]"
+    n = int(base["test_n"])
+    verdict = majority_verdict(base, lang)
+    if lang == "en":
+        text = (f"The fp32 {name} of the models chapter, which this chapter starts from, reaches {acc} on the "
+                f"{n} test case{'s' if n != 1 else ''} (balanced accuracy {num(base['test_balanced_accuracy'])}); "
+                f"it {verdict}.")
+        if reference is not None:
+            text += (f" The {reference_name} reference reaches {num(reference['test_accuracy'])} on the same cases "
+                     f"(balanced {num(reference['test_balanced_accuracy'])}).")
+        return text
+    text = (f"{name} fp32 из главы о моделях, с которого начинается эта глава, даёт точность {acc} на "
+            f"{counted(n, RU_NOUNS['test_case.prep'], 'ru')} (сбалансированная точность "
+            f"{num(base['test_balanced_accuracy'])}); модель {verdict}.")
+    if reference is not None:
+        text += (f" Эталон {reference_name} на тех же примерах даёт {num(reference['test_accuracy'])} "
+                 f"(сбалансированная {num(reference['test_balanced_accuracy'])}).")
+    return text

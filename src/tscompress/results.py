@@ -268,10 +268,10 @@ class ChapterRun:
 
         langs = list(langs)
         shown = None
-        from .plots import localize_figure
+        from .plots import finish_figure
 
         for lang in langs:
-            fig = localize_figure(make(lang), lang)
+            fig = finish_figure(make(lang), lang)
             shown, _ = self.save_figure(fig, f"{name}.{lang}")
             plt.close(fig)
         if shown is not None and _in_kernel():
