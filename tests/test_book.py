@@ -123,3 +123,31 @@ def test_comparison_page_in_russian_uses_russian_names_and_numbers(smoke_book):
     for raw in [m for m in METHOD_NAMES if "_" in m] + ["q2 base", "from q4", "r=", "alpha="]:
         assert raw not in text, raw
     assert "KiB" not in text
+
+
+
+def _russian_text(page):
+    article = re.search(r"<article.*?</article>", page, re.S).group(0)
+    article = re.sub(r"<(script|style|math).*?</\1>", " ", article, flags=re.S)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", article))
+    text = re.sub(r"\\\(.*?\\\)|\$\$.*?\$\$|\\\[.*?\\\]", " ", text)  # inline and display math
+    text = re.sub(r"\b\d+\.\d+\.(?= )", "", text)  # section numbers
+    # Sphinx's table/figure numbers ("Рисунок 5.3", "рисунки 5.1 и 5.3")
+    text = re.sub(r"(?i)\b(таблиц\w*|рисун\w*)\s+\d+\.\d+(?:\s*(?:,|и)\s*\d+\.\d+)*", r"\1", text)
+    return re.sub(r"(?i)\bверси\w*\s+\d+(\.\d+)+", " ", text)  # software versions
+
+
+def test_every_russian_chapter_page_writes_numbers_the_russian_way(smoke_book):
+    out, _ = smoke_book
+    en_pages = _pages(out, "en")
+    for name, page in _pages(out, "ru").items():
+        if not re.match(r"book/ru/0\d_\w+\.html$", name):
+            continue
+        text = _russian_text(page)
+        points = re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", text)  # a decimal point: English format
+        # "1,382" is a Russian decimal or an English thousand; it is the latter if the English page shows it
+        # too (there a decimal would read "1.382"). Russian thousands are grouped with a no-break space.
+        english = re.sub(r"<[^>]+>", " ", en_pages[name.replace("/ru/", "/en/")])
+        grouped = [m for m in re.findall(r"(?<![\d,])[1-9]\d{0,2}(?:,\d{3})+(?!\d)", text)
+                   if re.search(r"(?<![\d,.])" + re.escape(m) + r"(?![\d.])", english)]
+        assert not points and not grouped, (name, points[:5], grouped[:5])

@@ -59,15 +59,16 @@ def test_russian_notebook_copy_localizes_glue_and_shows_the_russian_figure(tmp_p
 
     (tmp_path / "fig_x.ru.png").write_bytes(b"russian png")
     nb = {"cells": [{"cell_type": "code", "source": "", "outputs": [
-        {"output_type": "display_data", "metadata": {"scrapbook": {"name": "acc"}},
-         "data": {"text/plain": "0.725 [0.662, 0.784]"}},
+        {"output_type": "display_data", "metadata": {"scrapbook": {"name": "acc",
+                                                                   "mime_prefix": "application/papermill.record/"}},
+         "data": {"application/papermill.record/text/plain": "'0.725 [0.662, 0.784]'"}},
         {"output_type": "display_data", "metadata": {FIGURE_METADATA: {"name": "fig_x", "lang": "en"}},
          "data": {"image/png": base64.b64encode(b"english png").decode()}},
         {"output_type": "stream", "name": "stdout", "text": "version 2.13.0"}]}], "metadata": {}, "nbformat": 4,
         "nbformat_minor": 5}
     out = json.loads(book.edition_notebook(json.dumps(nb), "ru", tmp_path))
     glue, fig, stream = out["cells"][0]["outputs"]
-    assert glue["data"]["text/plain"] == "0,725 [0,662; 0,784]"
+    assert glue["data"]["application/papermill.record/text/plain"] == "'0,725 [0,662; 0,784]'"
     assert base64.b64decode(fig["data"]["image/png"]) == b"russian png"
     assert stream["text"] == "version 2.13.0"
     assert json.loads(book.edition_notebook(json.dumps(nb), "en", tmp_path)) == nb

@@ -32,7 +32,7 @@ device = "auto"
 import numpy as np
 import pandas as pd
 
-from tscompress import chapter, models, plots, quantize, report, study, train, variants
+from tscompress import chapter, models, names, plots, quantize, report, study, train, variants
 from tscompress.metrics import mcnemar
 
 ch = chapter.start("03_quantization", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol,
@@ -238,6 +238,15 @@ for s in ch.seeds:
         trained[(label, s)] = (model, fit, bits)
         print(f"{name} seed {s}: best epoch {fit.best_epoch}/{len(fit.history)}, {fit.seconds:.0f} s")
 run.save_figures(lambda lang: plots.training_curves(histories, lang, best), "fig_qat_curves")
+# how far each STE run's validation curve lies from the fp32 one (same seed, same batches): the figure's STE panels
+fp32_key = "fp32" if len(ch.seeds) == 1 else f"fp32 (seed {ch.seeds[0]})"
+gaps = {}
+for b in cfg.qat_bits:
+    ste_key = f"STE int{b}" if len(ch.seeds) == 1 else f"STE int{b} (seed {ch.seeds[0]})"
+    gaps[b] = max(abs(a["val_accuracy"] - c["val_accuracy"]) for a, c in zip(histories[ste_key], histories[fp32_key]))
+run.glue("ste_gap_en", "; ".join(f"{b} bits: {names.number(100 * g, 'en', 1)} points" for b, g in gaps.items()))
+run.glue("ste_gap_ru", "; ".join(f"{names.counted(b, names.RU_NOUNS['bit.nom'], 'ru')} — "
+                                 f"{names.number(100 * g, 'ru', 1)} п. п." for b, g in gaps.items()))
 
 # %% [markdown]
 # ## Table 6: PTQ applied to every trained model

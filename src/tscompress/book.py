@@ -222,9 +222,9 @@ def edition_notebook(text: str, lang: str, folder: Path) -> str:
     for cell in nb["cells"]:
         for out in cell.get("outputs", []) or []:
             meta, data = out.get("metadata") or {}, out.get("data") or {}
-            if "scrapbook" in meta:
-                for mime in ("text/plain", "text/markdown", "text/html"):
-                    if mime in data:
+            if "scrapbook" in meta:  # a glued value: stored as "<mime_prefix>text/plain" (papermill's record)
+                for mime in list(data):
+                    if mime.endswith(("text/plain", "text/markdown", "text/html")):
                         value = data[mime]
                         data[mime] = ([localize_numbers(v, lang) for v in value] if isinstance(value, list)
                                       else localize_numbers(value, lang))

@@ -92,6 +92,7 @@ RU_NOUNS: dict[str, dict[str, str]] = {
     "param.prep": {"one": "параметре", "few": "параметрах", "many": "параметрах"},
     "epoch.nom": {"one": "эпоха", "few": "эпохи", "many": "эпох"},
     "block.nom": {"one": "блок", "few": "блока", "many": "блоков"},
+    "bit.nom": {"one": "бит", "few": "бита", "many": "бит"},
     "bit.gen": {"one": "бита", "few": "бит", "many": "бит"},
     "bit.prep": {"one": "бите", "few": "битах", "many": "битах"},
     "layer.prep": {"one": "слое", "few": "слоях", "many": "слоях"},
