@@ -122,3 +122,9 @@ def test_finished_figures_have_integer_epoch_ticks_and_a_legend_beside_the_data(
     assert legend_box.x0 >= ax.get_window_extent().x1  # outside, to the right: covers no point
     assert any("," in t.get_text() for t in ax.get_yticklabels())
     plt.close("all")
+
+
+def test_interval_in_each_editions_format():
+    assert names.interval(0.7213, 0.607, 0.836, "en") == "0.721 [0.607, 0.836]"
+    assert names.interval(0.7213, 0.607, 0.836, "ru") == "0,721 [0,607; 0,836]"
+    assert names.interval(None, 0.5, 0.75, "ru", 2) == "[0,50; 0,75]"

@@ -157,11 +157,10 @@ CHAPTER_LABELS = {
 
 def shown(df, lang):
     num = lambda v, d=3: names.number(v, lang, d)  # noqa: E731
-    sep = "; " if lang == "ru" else ", "
     t = df.copy()
     t["chapter"] = [CHAPTER_LABELS.get(c, {}).get(lang, c) for c in t["chapter"]]
     t["variant"] = [names.variant_name(r, lang) for r in t.to_dict("records")]
-    t["accuracy"] = [f"{num(r.test_accuracy)} [{num(r.test_accuracy_lo)}{sep}{num(r.test_accuracy_hi)}]"
+    t["accuracy"] = [names.interval(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi, lang)
                      for r in t.itertuples()]
     t["stored"] = t["stored_bytes"].map(lambda v: num(v / 1024, 1))
     t["nonzero"] = t["params_nonzero"].map(lambda v: num(int(v), 0))
@@ -273,7 +272,7 @@ run.glue("n_test", f"{int(base_row['test_n'])}")
 run.glue("n_folded", f"{n_recorded - (len(table) - len(log.rows))}")
 for lang in plots.LANGS:
     num = lambda v, d=3: names.number(v, lang, d)  # noqa: E731
-    ci = lambda v, lo, hi: f"{num(v)} [{num(lo)}{'; ' if lang == 'ru' else ', '}{num(hi)}]"  # noqa: E731
+    ci = lambda v, lo, hi: names.interval(v, lo, hi, lang)  # noqa: E731
     run.glue(f"n_variants_{lang}", names.counted(len(cmp), VARIANTS[lang], lang))
     run.glue(f"n_recorded_{lang}", names.counted(n_recorded + len(log.rows), VARIANTS[lang], lang))
     run.glue(f"n_test_{lang}", names.counted(int(base_row["test_n"]), CASES[lang], lang))
@@ -284,15 +283,7 @@ for lang in plots.LANGS:
     folded_text = "; ".join(f"{names.variant_name(r, lang, base=True)}" for r in folded.to_dict("records"))
     run.glue(f"folded_{lang}", folded_text or {"en": "none", "ru": "таких нет"}[lang])
     # the verdict up front: does the model every variant starts from beat the majority rate and the reference?
-    verdict = {
-        "en": f"The fp32 TimesNet that the compressed variants start from reaches {ci(base_row.test_accuracy, base_row.test_accuracy_lo, base_row.test_accuracy_hi)} "
-              f"on the {names.counted(int(base_row['test_n']), CASES[lang], lang)} (balanced accuracy "
-              f"{num(base_row.test_balanced_accuracy)}); it {report.majority_verdict(base_row, lang)}. The MiniRocket "
-              f"reference reaches {num(ref_line[1])} on the same cases.",
-        "ru": f"TimesNet fp32, с которого начинаются сжатые варианты, даёт точность {ci(base_row.test_accuracy, base_row.test_accuracy_lo, base_row.test_accuracy_hi)} "
-              f"на {names.counted(int(base_row['test_n']), {'one': 'тестовом примере', 'few': 'тестовых примерах', 'many': 'тестовых примерах'}, lang)} "
-              f"(сбалансированная точность {num(base_row.test_balanced_accuracy)}). Модель {report.majority_verdict(base_row, lang)}. "
-              f"Эталон MiniRocket на тех же примерах даёт {num(ref_line[1])}."}[lang]
+    verdict = report.starting_point_text(base_row, ref_first, lang)
     run.glue(f"verdict_{lang}", verdict)
     if lose_nothing:
         rec_text = {"en": "So there is no measured accuracy that compression could lose, and this chapter recommends "

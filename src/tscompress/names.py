@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from babel import Locale
 from babel import numbers as _numbers
 
-__all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "plural",
+__all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "interval", "plural",
            "counted", "RU_NOUNS"]
 
 LOCALES = {"en": "en", "ru": "ru"}
@@ -66,6 +66,16 @@ def number(value: float, lang: str, digits: int = 3, group: bool = True) -> str:
         return "—"
     pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits > 0 else "")
     return _numbers.format_decimal(value, format=pattern, locale=LOCALES[_lang(lang)])
+
+
+LIST_SEP = {"en": ", ", "ru": "; "}
+"""Between two numbers in a list or an interval: a Russian decimal comma must not double as a separator."""
+
+
+def interval(value: float | None, lo: float, hi: float, lang: str, digits: int = 3) -> str:
+    """``0.721 [0.607, 0.836]`` / ``0,721 [0,607; 0,836]``; with ``value=None`` the bracket alone."""
+    bracket = f"[{number(lo, lang, digits)}{LIST_SEP[_lang(lang)]}{number(hi, lang, digits)}]"
+    return bracket if value is None else f"{number(value, lang, digits)} {bracket}"
 
 
 def plural(n: int, forms: Mapping[str, str], lang: str) -> str:
@@ -154,8 +164,7 @@ def localize_numbers(text: str, lang: str) -> str:
     such as ``0,725`` does not match it; ``1,000`` is left alone), so localizing twice is harmless."""
     if _lang(lang) == "en" or not text:
         return text
-    sep = "; " if lang == "ru" else ", "
-    text = _INTERVAL.sub(lambda m: f"[{m.group(1)}{sep}{m.group(2)}]", text)
+    text = _INTERVAL.sub(lambda m: f"[{m.group(1)}{LIST_SEP[lang]}{m.group(2)}]", text)
     return _NUMBER_TOKEN.sub(lambda m: m.group(1) if m.group(1) in _ALREADY_LOCAL else _reformat(m.group(1), lang),
                              text)
 
@@ -203,8 +212,7 @@ def setting_name(setting: Any, lang: str, removed: float | None = None, also: st
     m = re.fullmatch(r"ofa=([\d.eE+-]+), kd=([\d.eE+-]+)", text)
     if m:
         a, b = m.groups()
-        sep = "; " if lang == "ru" else ", "
-        return (f"w_OFA = {number(float(a), lang, _decimals(a))}{sep}"
+        return (f"w_OFA = {number(float(a), lang, _decimals(a))}{LIST_SEP[lang]}"
                 f"w_KD = {number(float(b), lang, _decimals(b))}")
     m = re.fullmatch(r"r=(\d+) of (\d+)", text)
     if m:

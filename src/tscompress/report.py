@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .names import number, plural
+from .names import interval, number, plural
 
 __all__ = ["starting_point_text", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
            "recipe_choice_text", "reference_text"]
@@ -26,7 +26,7 @@ def majority_verdict(row: Mapping, lang: str) -> str:
     num = lambda v: number(v, lang)  # noqa: E731
     acc, lo, hi = num(row["test_accuracy"]), row["test_accuracy_lo"], row["test_accuracy_hi"]
     maj = row["test_majority_rate"]
-    interval = f"[{num(lo)}{'; ' if lang == 'ru' else ', '}{num(hi)}]"
+    bracket = interval(None, lo, hi, lang)
     if row.get("test_single_class"):
         return {
             "en": f"predicts one class for every test case: its accuracy {acc} is just the majority-class rate",
@@ -34,17 +34,17 @@ def majority_verdict(row: Mapping, lang: str) -> str:
         }[lang]
     if lo <= maj <= hi:
         return {
-            "en": f"cannot be told apart from always predicting the majority class: the rate {num(maj)} lies inside its interval {interval}",
-            "ru": f"неотличима от константного ответа «мажоритарный класс»: доля {num(maj)} лежит внутри интервала {interval}",
+            "en": f"cannot be told apart from always predicting the majority class: the rate {num(maj)} lies inside its interval {bracket}",
+            "ru": f"неотличима от константного ответа «мажоритарный класс»: доля {num(maj)} лежит внутри интервала {bracket}",
         }[lang]
     if lo > maj:
         return {
-            "en": f"is above the majority-class rate {num(maj)}: its whole interval {interval} lies higher",
-            "ru": f"выше доли мажоритарного класса {num(maj)}: весь интервал {interval} лежит выше",
+            "en": f"is above the majority-class rate {num(maj)}: its whole interval {bracket} lies higher",
+            "ru": f"выше доли мажоритарного класса {num(maj)}: весь интервал {bracket} лежит выше",
         }[lang]
     return {
-        "en": f"is below the majority-class rate {num(maj)}: its whole interval {interval} lies lower",
-        "ru": f"ниже доли мажоритарного класса {num(maj)}: весь интервал {interval} лежит ниже",
+        "en": f"is below the majority-class rate {num(maj)}: its whole interval {bracket} lies lower",
+        "ru": f"ниже доли мажоритарного класса {num(maj)}: весь интервал {bracket} лежит ниже",
     }[lang]
 
 
@@ -234,8 +234,7 @@ def starting_point_text(base: Mapping, reference: Mapping | None, lang: str, nam
     from .names import RU_NOUNS, counted
 
     num = lambda v: number(v, lang)  # noqa: E731
-    sep = "; " if lang == "ru" else ", "
-    acc = f"{num(base['test_accuracy'])} [{num(base['test_accuracy_lo'])}{sep}{num(base['test_accuracy_hi'])}]"
+    acc = interval(base["test_accuracy"], base["test_accuracy_lo"], base["test_accuracy_hi"], lang)
     n = int(base["test_n"])
     verdict = majority_verdict(base, lang)
     if lang == "en":
