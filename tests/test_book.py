@@ -151,3 +151,26 @@ def test_every_russian_chapter_page_writes_numbers_the_russian_way(smoke_book):
         grouped = [m for m in re.findall(r"(?<![\d,])[1-9]\d{0,2}(?:,\d{3})+(?!\d)", text)
                    if re.search(r"(?<![\d,.])" + re.escape(m) + r"(?![\d.])", english)]
         assert not points and not grouped, (name, points[:5], grouped[:5])
+
+
+def test_russian_counted_nouns_agree_with_their_numbers(smoke_book):
+    """Every "<integer> <noun>" on a Russian chapter page, for the nouns the glue counts (names.RU_NOUNS),
+    has the form that CLDR's plural rules give for that number in one of the noun's grammatical cases."""
+    from tscompress.names import RU_NOUNS, plural
+
+    out, _ = smoke_book
+    forms: dict[str, list[dict]] = {}
+    for variant in RU_NOUNS.values():
+        for word in set(variant.values()):
+            forms.setdefault(word, []).append(variant)
+    words = "|".join(re.escape(w) for w in sorted(forms, key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w,.])(\d{1,3}(?:[\u00a0\u202f ]\d{3})*)(?![,.]\d)[\u00a0 ](" + words + r")(?!\w)")
+    seen = 0
+    for name, page in _pages(out, "ru").items():
+        if not re.match(r"book/ru/(0\d_\w+|index)\.html$", name):
+            continue
+        for number, word in pattern.findall(_russian_text(page)):
+            n = int(re.sub(r"\D", "", number))
+            seen += 1
+            assert any(plural(n, v, "ru") == word for v in forms[word]), f"{name}: «{number} {word}»"
+    assert seen >= 10  # the chapters count cases, epochs, parameters, bits and variants

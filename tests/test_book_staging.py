@@ -74,6 +74,42 @@ def test_russian_notebook_copy_localizes_glue_and_shows_the_russian_figure(tmp_p
     assert json.loads(book.edition_notebook(json.dumps(nb), "en", tmp_path)) == nb
 
 
+def test_russian_notebook_copy_shows_the_russian_table(tmp_path):
+    import pandas as pd
+
+    from tscompress.results import TABLE_METADATA, ShownTable
+
+    en = ShownTable(pd.DataFrame({"method": ["quantile"], "file, KiB": ["1,475.0"]}))
+    (tmp_path / "ptq.ru.csv").write_text("метод,\"файл, КиБ\"\nквантильное,1475.0\n", encoding="utf-8")
+    nb = {"cells": [{"cell_type": "code", "source": "", "outputs": [
+        {"output_type": "display_data", "metadata": {TABLE_METADATA: {"name": "ptq", "lang": "en"}},
+         "data": {"text/html": en._repr_html_(), "text/plain": repr(en)}}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out = json.loads(book.edition_notebook(json.dumps(nb), "ru", tmp_path))
+    shown = out["cells"][0]["outputs"][0]
+    assert "квантильное" in shown["data"]["text/html"] and "quantile" not in shown["data"]["text/html"]
+    assert "1\u00a0475,0" in shown["data"]["text/html"] or "1 475,0" in shown["data"]["text/html"]
+    assert "<th>файл, КиБ</th>" in shown["data"]["text/html"]
+    assert shown["metadata"][TABLE_METADATA]["lang"] == "ru"
+    assert json.loads(book.edition_notebook(json.dumps(nb), "en", tmp_path)) == nb
+
+
+def test_save_tables_writes_every_language_and_shows_one(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from tscompress import results
+
+    shown = []
+    monkeypatch.setattr(results, "_in_kernel", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, metadata=None: shown.append((obj, metadata)))
+    run = results.ChapterRun("01_sparsification", results_dir=tmp_path)
+    run.save_tables(lambda lang: pd.DataFrame({"lang": [lang]}), "t")
+    assert pd.read_csv(tmp_path / "01_sparsification" / "t.ru.csv")["lang"].tolist() == ["ru"]
+    assert pd.read_csv(tmp_path / "01_sparsification" / "t.en.csv")["lang"].tolist() == ["en"]
+    assert len(shown) == 1 and shown[0][1][results.TABLE_METADATA] == {"name": "t", "lang": "en"}
+    assert "<td>en</td>" in shown[0][0]._repr_html_()
+
+
 def test_each_edition_shows_its_own_markdown_cells(tmp_path):
     md = lambda text, tags=None: {"cell_type": "markdown", "source": text,  # noqa: E731
                                   "metadata": {"tags": tags} if tags else {}}

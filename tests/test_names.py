@@ -124,6 +124,31 @@ def test_finished_figures_have_integer_epoch_ticks_and_a_legend_beside_the_data(
     plt.close("all")
 
 
+def test_legends_of_several_panels_go_below_the_panels_once():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tscompress.plots import finish_figure
+
+    fig, axes = plt.subplots(1, 2)
+    for ax in axes:
+        ax.plot([0, 1], [0, 1], label="int8")
+        ax.plot([0, 1], [1, 0], label="int4")
+        ax.legend(loc="best")
+    axes[1].plot([0, 1], [0.5, 0.5], label="fp32")
+    axes[1].legend(loc="lower right")
+    finish_figure(fig, "en")
+    fig.canvas.draw()
+    assert all(ax.get_legend() is None for ax in axes)
+    assert len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["int8", "int4", "fp32"]
+    below = fig.legends[0].get_window_extent()
+    assert all(below.y1 <= ax.get_window_extent().y0 for ax in axes)
+    plt.close("all")
+
+
 def test_interval_in_each_editions_format():
     assert names.interval(0.7213, 0.607, 0.836, "en") == "0.721 [0.607, 0.836]"
     assert names.interval(0.7213, 0.607, 0.836, "ru") == "0,721 [0,607; 0,836]"

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tscompress import chapter, models, plots, report, study, train, variants
+from tscompress import chapter, models, names, plots, report, study, train, variants
 
 ch = chapter.start("00_models", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol, seed=seed,
                    results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
@@ -42,8 +42,7 @@ print(f"profile {prof.name}: {prof.description}")
 print(f"device {ch.device}; seeds {ch.seeds}; protocol {ch.protocol}")
 for note in data.notes:
     print("note:", note)
-pd.DataFrame({split: {"cases": len(getattr(data, split)), "majority rate": getattr(data, split).majority_rate()}
-              for split in ("train", "val", "test")}).T
+run.save_tables(lambda lang: plots.split_table(data, lang), "splits")
 
 # %% [markdown]
 # ## Training
@@ -137,9 +136,7 @@ if compare:
     t1["study_acc"] = t1["model"].map(lambda m: f"{study.TABLE1[m]['accuracy']:.3f}" if m in study.TABLE1 else "—")
     t1["study_params"] = t1["model"].map(lambda m: f"{study.TABLE1[m]['params']:,}" if m in study.TABLE1 else "—")
     cols += [("study_params", "study_params"), ("study_acc", "study_accuracy")]
-for lang in plots.LANGS:
-    run.save_table(plots.display_table(t1, cols, lang), f"table1.{lang}")
-plots.display_table(t1, cols, "en")
+run.save_tables(lambda lang: plots.display_table(t1, cols, lang), "table1")
 
 # %%
 both = pd.concat([table1, table_ref], ignore_index=True)
@@ -232,13 +229,14 @@ for name in prof.models.names:
     tr = ci_cols(table_recipes[table_recipes.model == name])
     tr["val"] = [f"{a:.3f} / {b:.3f}" for a, b in zip(tr.val_accuracy, tr.val_balanced_accuracy)]
     tr["score"] = tr["val_score"].map(lambda v: f"{v:.3f}")
-    for lang in plots.LANGS:
+    def recipe_table(lang, tr=tr):
         t = tr.assign(recipe_shown=[recipes.recipe_label(r, lang) + (" ✓" if r == chosen_recipe else "")
                                     for r in tr.recipe])
         cols_r = [("recipe_shown", "recipe"), ("val", "val_pair"), ("score", "val_score"),
                   ("accuracy_ci", "cv_accuracy"), ("bacc_ci", "cv_balanced"), ("majority", "majority_short"),
                   ("seconds", "seconds")]
-        run.save_table(plots.display_table(t, cols_r, lang), f"table_recipes_{name.lower()}.{lang}")
+        return plots.display_table(t, cols_r, lang)
+    run.save_tables(recipe_table, f"table_recipes_{name.lower()}")
 
 # the cross-validation table: each model under the book's recipe, and the reference
 book_rows = table_recipes[table_recipes.book].drop(columns=["recipe", "chosen", "book"])
@@ -252,12 +250,10 @@ run.save_table(table_cv, "table_cv")
 tcv = ci_cols(table_cv)
 cols_cv = [("model", "model"), ("folds", "folds"), ("test_n", "n_cases"), ("accuracy_ci", "cv_accuracy"),
            ("bacc_ci", "cv_balanced"), ("majority", "majority_short"), ("seconds", "seconds")]
-for lang in plots.LANGS:
-    run.save_table(plots.display_table(tcv, cols_cv, lang), f"table_cv.{lang}")
+run.save_tables(lambda lang: plots.display_table(tcv, cols_cv, lang), "table_cv")
 run.save_figures(lambda lang: plots.accuracy_intervals(table_cv, lang=lang), "fig_cv")
 cv_correct = {r.model: r.cv.pooled.correct for r in study_results if r.recipe == ch.recipe.name}
 cv_correct[reference.REFERENCE_NAME] = ref_cv.pooled.correct
-table_cv
 
 # %% [markdown]
 # ## Table 2: TimesNet parameters by layer type
@@ -277,11 +273,13 @@ cols2 = [("layer_type", "layer_type"), ("params", "params"), ("share", "share")]
 if compare:
     t2["study"] = [f"{study.TABLE2[k]:,}" if k in study.TABLE2 else f"{sum(study.TABLE2.values()):,}" for k in t2.layer_type]
     cols2.append(("study", "study_params"))
-for lang in plots.LANGS:
+def breakdown_table(lang):
     t = t2.copy()
     t["layer_type"] = t["layer_type"].replace({"Other": plots.label("other", lang), "Total": plots.label("total", lang)})
-    run.save_table(plots.display_table(t, cols2, lang), f"table2.{lang}")
-plots.display_table(t2, cols2, "en")
+    return plots.display_table(t, cols2, lang)
+
+
+run.save_tables(breakdown_table, "table2")
 
 # %% [markdown]
 # ## Speed of two implementation choices
@@ -323,6 +321,15 @@ speed = pd.DataFrame([
     {"model": "Transformer", "variant": "attention dropout 0.1", "ms_per_step": 1000 * tr_times[0.1]},
 ])
 run.save_table(speed, "speed")
+SPEED_NAMES = {"merged 11x11 kernel": {"en": "merged 11×11 kernel", "ru": "объединённое ядро 11×11"},
+               "six convolutions": {"en": "six convolutions", "ru": "шесть свёрток"},
+               "attention dropout 0.0": {"en": "attention dropout 0.0", "ru": "dropout внимания 0,0"},
+               "attention dropout 0.1": {"en": "attention dropout 0.1", "ru": "dropout внимания 0,1"}}
+run.save_tables(lambda lang: pd.DataFrame({
+    plots.label("model", lang): speed["model"],
+    plots.label("variant", lang): [SPEED_NAMES[v][lang] for v in speed["variant"]],
+    {"en": "ms per training step", "ru": "мс на шаг обучения"}[lang]: [names.number(v, lang, 0) for v in speed["ms_per_step"]],
+}), "speed")
 run.glue("speed_text_en", f"one training step takes {1000 * t_fast:.0f} ms with the merged kernel and "
          f"{1000 * t_slow:.0f} ms with six convolutions ({t_slow / t_fast:.1f}× faster), and the outputs differ by at "
          f"most {max_diff:.1e}")
@@ -339,7 +346,6 @@ run.glue("attn_text_ru", f"Time-Series-Library применяет dropout 0.1 к
          f"Transformer занимает {1000 * tr_times[0.1]:.0f} мс с ним и {1000 * tr_times[0.0]:.0f} мс без него "
          f"(у слитого внимания на CPU нет быстрого пути с dropout), поэтому {use_ru} "
          f"(dropout внимания {chosen_drop}).")
-speed
 
 # %% [markdown]
 # ## Numbers for the text

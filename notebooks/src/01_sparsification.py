@@ -78,7 +78,13 @@ imp_table["rank"] = imp_table.groupby("seed")["importance"].rank().astype(int)
 run.save_table(imp_table, "importance")
 by_kernel = imp_table.groupby("kernel").agg(importance=("importance", "mean"), mean_rank=("rank", "mean"),
                                             params=("params", "sum")).reset_index()
-by_kernel
+run.save_tables(lambda lang: pd.DataFrame({
+    {"en": "kernel", "ru": "ядро"}[lang]: [f"{k}×{k}" for k in by_kernel["kernel"]],
+    {"en": "mean importance", "ru": "средняя важность"}[lang]: [names.number(v, lang, 4) for v in by_kernel["importance"]],
+    {"en": "mean rank (1 = least important)", "ru": "средний ранг (1 — наименее важная)"}[lang]:
+        [names.number(v, lang, 1) for v in by_kernel["mean_rank"]],
+    plots.label("params", lang): [names.number(int(v), lang, 0) for v in by_kernel["params"]],
+}), "importance_by_kernel")
 
 # %%
 def importance_figure(lang):
@@ -176,8 +182,6 @@ for s in ch.seeds:
 log.save()
 results = pd.DataFrame(rows)
 run.save_table(results, "sparsify")
-results[["method", "fraction", "seed", "removed", "params_nonzero", "stored_bytes", "weight_error", "latency_b1_rel", "acc_before",
-         "test_accuracy", "test_balanced_accuracy"]]
 
 # %% [markdown]
 # ## Tables 3 and 4: each level, three methods
@@ -210,9 +214,7 @@ def level_table(lang):
     return plots.display_table(t.sort_values(["fraction", "method"]), cols, lang)
 
 
-for lang in plots.LANGS:
-    run.save_table(level_table(lang), f"table34.{lang}")
-level_table("en")
+run.save_tables(level_table, "table34")
 
 # %%
 def accuracy_figure(lang):

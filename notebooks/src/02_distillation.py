@@ -31,7 +31,7 @@ device = "auto"
 import numpy as np
 import pandas as pd
 
-from tscompress import chapter, distill, models, plots, report, study, train, variants
+from tscompress import chapter, distill, models, names, plots, report, study, train, variants
 from tscompress.metrics import mcnemar
 
 ch = chapter.start("02_distillation", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol,
@@ -121,7 +121,6 @@ for s in ch.seeds:
             print(f"{student} {name} seed {s}: {ev.describe()}; best epoch {fit.best_epoch}")
 runs = pd.DataFrame(rows)
 run.save_table(runs, "runs")
-runs[["student", "setting", "seed", "best_val_accuracy", "test_accuracy", "test_balanced_accuracy", "projector_params"]]
 
 # %% [markdown]
 # ## Variants for the comparison
@@ -158,14 +157,15 @@ def curve_figure(method, lang):
 
     plots._style()
     fig, axes = plt.subplots(2, len(cfg.students), figsize=(3.9 * len(cfg.students), 5.4), squeeze=False, sharex=True)
-    names = sorted({k[2] for k in curves if k[1] == method}, key=lambda n: runs[runs["setting"] == n].index.min())
+    settings = sorted({k[2] for k in curves if k[1] == method}, key=lambda n: runs[runs["setting"] == n].index.min())
     cmap = plt.get_cmap("viridis")
     for j, student in enumerate(cfg.students):
-        for i, name in enumerate(names):
+        for i, name in enumerate(settings):
             hist = curves[(student, method, name, ch.seeds[0])]
             ep = [h["epoch"] for h in hist]
-            color = cmap(i / max(1, len(names) - 1))
-            axes[0, j].plot(ep, [h["val_accuracy"] for h in hist], color=color, lw=1.2, label=name)
+            color = cmap(i / max(1, len(settings) - 1))
+            axes[0, j].plot(ep, [h["val_accuracy"] for h in hist], color=color, lw=1.2,
+                            label=names.setting_name(name, lang))
             axes[1, j].plot(ep, [h["val_loss"] for h in hist], color=color, lw=1.2)
         axes[0, j].set_title(student, fontsize=10)
         axes[1, j].set_xlabel(plots.label("epoch", lang))
@@ -181,13 +181,13 @@ def test_figure(method, lang):
     plots._style()
     fig, ax = plt.subplots(figsize=(6.8, 3.6))
     t = runs[runs["method"] == method]
-    names = list(dict.fromkeys(t["setting"]))
-    x = np.arange(len(names))
+    settings = list(dict.fromkeys(t["setting"]))
+    x = np.arange(len(settings))
     for i, student in enumerate(cfg.students):
         per = t[t["student"] == student].groupby("setting")
         g = per.agg(acc=("test_accuracy", "mean"), bacc=("test_balanced_accuracy", "mean"),
                     lo=("test_accuracy", "min"), hi=("test_accuracy", "max"),
-                    ci_lo=("test_accuracy_lo", "first"), ci_hi=("test_accuracy_hi", "first")).loc[names]
+                    ci_lo=("test_accuracy_lo", "first"), ci_hi=("test_accuracy_hi", "first")).loc[settings]
         if len(ch.seeds) == 1:  # one seed: its 95% bootstrap interval; several: the spread over seeds
             g["lo"], g["hi"] = g["ci_lo"], g["ci_hi"]
         off = (i - 0.5) * 0.15
@@ -196,7 +196,7 @@ def test_figure(method, lang):
         ax.plot(x + off, g["bacc"], "x:", ms=5, lw=0.8, color=f"C{i}")
     ax.axhline(t["test_majority_rate"].iloc[0], color="C3", lw=1, ls=":", label=plots.label("majority", lang))
     ax.axhline(teachers[ch.seeds[0]][1].accuracy, color="grey", lw=1, ls="--", label=plots.label("kd_teacher", lang))
-    ax.set_xticks(x, names, fontsize=8)
+    ax.set_xticks(x, [names.setting_name(n, lang) for n in settings], fontsize=8)
     ax.set_ylabel(plots.label("accuracy", lang))
     ax.set_title(plots.label("kd_test_title", lang), fontsize=9)
     ax.legend(fontsize=8, loc="lower left")
@@ -217,20 +217,21 @@ run.save_figures(lambda lang: test_figure("ofa", lang), "fig_ofa_test")
 # %%
 def runs_table(lang):
     t = runs.copy()
-    t["acc"] = [plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi) for r in t.itertuples()]
-    t["bacc"] = t["test_balanced_accuracy"].map(plots.fmt_acc)
-    t["val"] = [f"{a:.3f} / {b:.3f}" for a, b in zip(t["best_val_accuracy"], t["best_val_score"])]
-    t["proj"] = t["projector_params"].map(lambda v: f"{int(v):,}")
-    t["sec"] = t["train_seconds"].map(lambda v: f"{v:.0f}")
-    cols = [("student", "kd_student"), ("setting", "setting"), ("seed", "seed"), ("val", "kd_best_val"),
+    t["acc"] = [names.interval(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi, lang) for r in t.itertuples()]
+    t["bacc"] = t["test_balanced_accuracy"].map(lambda v: names.number(v, lang))
+    t["val"] = [f"{names.number(a, lang)} / {names.number(b, lang)}"
+                for a, b in zip(t["best_val_accuracy"], t["best_val_score"])]
+    t["proj"] = t["projector_params"].map(lambda v: names.number(int(v), lang, 0))
+    t["sec"] = t["train_seconds"].map(lambda v: names.number(v, lang, 0))
+    t["shown_setting"] = [f"{names.method_name(m, lang)}, {names.setting_name(n, lang)}"
+                          for m, n in zip(t["method"], t["setting"])]
+    cols = [("student", "kd_student"), ("shown_setting", "setting"), ("seed", "seed"), ("val", "kd_best_val"),
             ("acc", "test_accuracy"), ("bacc", "test_balanced"), ("proj", "kd_projector_params"),
             ("best_epoch", "best_epoch"), ("sec", "train_seconds")]
     return plots.display_table(t, cols, lang)
 
 
-for lang in plots.LANGS:
-    run.save_table(runs_table(lang), f"runs.{lang}")
-runs_table("en")
+run.save_tables(runs_table, "runs")
 
 # %% [markdown]
 # ## Numbers for the text

@@ -93,7 +93,21 @@ for s in ch.seeds:
                     validation=train.evaluate(back, d.val, device=ch.device, n_boot=0))
 ptq = pd.DataFrame(rows)
 run.save_table(ptq, "ptq")
-ptq[["method", "bits", "seed", "accounted_bytes", "file_bytes", "test_accuracy", "test_balanced_accuracy"]]
+seed_col = [("seed", "seed")] if len(ch.seeds) > 1 else []
+
+
+def quantizer_table(df, extra, lang):
+    """A chapter's raw rows as the edition shows them: the quantizer by name, numbers in its format."""
+    t = df.copy()
+    t["quantizer"] = [names.method_name(m, lang) for m in t["method"]]
+    t["file"] = t["file_bytes"].map(lambda v: names.number(v / 1024, lang, 1))
+    t["acc"] = [names.interval(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi, lang) for r in t.itertuples()]
+    t["bacc"] = t["test_balanced_accuracy"].map(lambda v: names.number(v, lang))
+    return plots.display_table(t, [("quantizer", "method"), ("bits", "q_bits"), *seed_col, *extra, ("file", "file_kib"),
+                                   ("acc", "test_accuracy"), ("bacc", "test_balanced")], lang)
+
+
+run.save_tables(lambda lang: quantizer_table(ptq, [], lang), "ptq")
 
 # %% [markdown]
 # ## Fine-tuning after PTQ: move the codes of the weights with the largest gradient
@@ -135,7 +149,10 @@ for s in ch.seeds:
                   f"best epoch {fit.best_epoch}; {ev.describe()}")
 ft = pd.DataFrame(ft_rows)
 run.save_table(ft, "code_finetune")
-ft[["method", "bits", "seed", "moved_share", "best_epoch", "train_seconds", "test_accuracy", "test_balanced_accuracy"]]
+run.save_tables(lambda lang: quantizer_table(
+    ft.assign(moved_pct=ft["moved_share"].map(lambda v: names.number(100 * v, lang, 2)),
+              seconds=ft["train_seconds"].map(lambda v: names.number(v, lang, 0))),
+    [("moved_pct", "moved_pct"), ("best_epoch", "best_epoch"), ("seconds", "train_seconds")], lang), "code_finetune")
 
 # %% [markdown]
 # ## Table 5: TimesNet fp32 / int8 / int4
@@ -166,9 +183,7 @@ def table5(lang):
     return plots.display_table(t, cols, lang)
 
 
-for lang in plots.LANGS:
-    run.save_table(table5(lang), f"table5.{lang}")
-table5("en")
+run.save_tables(table5, "table5")
 
 # %% [markdown]
 # ## Accuracy against bits, three methods
@@ -297,9 +312,7 @@ def table6(lang):
     return pd.DataFrame(out)
 
 
-for lang in plots.LANGS:
-    run.save_table(table6(lang), f"table6.{lang}")
-table6("en")
+run.save_tables(table6, "table6")
 
 # %% [markdown]
 # ## Numbers for the text

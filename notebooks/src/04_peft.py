@@ -58,8 +58,7 @@ data = ch.data()
 compare = study.applies_to(dataset)
 print(f"profile {prof.name}: {prof.description}")
 print(f"device {ch.device}; seeds {ch.seeds}; protocol {ch.protocol}; peft settings {cfg.to_dict()}")
-pd.DataFrame({split: {"cases": len(getattr(data, split)), "majority rate": getattr(data, split).majority_rate()}
-              for split in ("train", "val", "test")}).T
+run.save_tables(lambda lang: plots.split_table(data, lang), "splits")
 
 # %% [markdown]
 # ## The bit-budget rank
@@ -101,10 +100,8 @@ for c in ("base_size", "target_size", "total_size", "below_size"):
 bcols = [("layout_name", "peft_layout"), ("per_rank", "peft_per_rank"), ("base_size", "peft_base_size"),
          ("target_size", "peft_target_size"), ("rank", "peft_rank"), ("adapter_params", "peft_trainable"),
          ("total_size", "peft_budget_total"), ("below_size", "peft_below_total")]
-for lang in plots.LANGS:
-    t = bt.assign(layout_name=bt["layout"].map(lambda k: layout_names[k][lang]))
-    run.save_table(plots.display_table(t, bcols, lang), f"budget.{lang}")
-plots.display_table(bt.assign(layout_name=bt["layout"].map(lambda k: layout_names[k]["en"])), bcols, "en")
+run.save_tables(lambda lang: plots.display_table(bt.assign(layout_name=bt["layout"].map(lambda k: layout_names[k][lang])),
+                                                  bcols, lang), "budget")
 
 # %%
 n, p = budget.n_params, budget.per_rank
@@ -302,11 +299,9 @@ t["mem"] = [("—" if pd.isna(r.mem_total) else f"{r.mem_total / 2**20:.1f} ({(r
 cols = [("name", "peft_method"), ("rank_fmt", "peft_rank"), ("trainable_fmt", "peft_trainable"),
         ("kib", "stored_kib"), ("time", "peft_train_s"), ("mem", "peft_memory"), ("acc_ci", "test_accuracy"),
         ("bacc", "test_balanced"), ("majority", "majority_short")]
-for lang in plots.LANGS:
-    named = t.assign(name=[row_name(m, b, lang) for m, b in zip(t["method"], t["base"])])
-    run.save_table(plots.display_table(named, cols, lang), f"sweep_table.{lang}")
+run.save_tables(lambda lang: plots.display_table(t.assign(name=[row_name(m, b, lang) for m, b in zip(t["method"], t["base"])]),
+                                                  cols, lang), "sweep_table")
 main = t_all[(t_all["base"] == "") | (t_all["base"] == main_key)]
-plots.display_table(t.assign(name=[row_name(m, b, "en") for m, b in zip(t["method"], t["base"])]), cols, "en")
 
 # %% [markdown]
 # ## Figures 9–13

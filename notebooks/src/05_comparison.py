@@ -47,7 +47,18 @@ table = compare.dedupe(table, preds)  # one model recorded under two settings is
 folded = table[table["also_settings"] != ""]
 print(f"{n_recorded} variants from {', '.join(upstream)}; {n_recorded - len(table)} were the same model as another "
       f"setting: {', '.join(f'{r.id} = {r.also_settings}' for r in folded.itertuples()) or 'none'}")
-table.groupby(["chapter", "method"]).size().rename("variants").to_frame()
+CHAPTER_LABELS = {
+    "00_models": {"en": "baseline", "ru": "базовая"},
+    "01_sparsification": {"en": "sparsification", "ru": "разреживание"},
+    "02_distillation": {"en": "distillation", "ru": "дистилляция"},
+    "03_quantization": {"en": "quantization", "ru": "квантование"},
+    "04_peft": {"en": "PEFT", "ru": "PEFT"},
+    "05_comparison": {"en": "combined", "ru": "комбинации"},
+}
+run.save_tables(lambda lang: pd.DataFrame([
+    {plots.label("chapter", lang): CHAPTER_LABELS.get(c, {}).get(lang, c), plots.label("method", lang): names.method_name(m, lang),
+     {"en": "variants", "ru": "вариантов"}[lang]: n}
+    for (c, m), n in table.groupby(["chapter", "method"], sort=False).size().items()]), "variant_counts")
 
 # %% [markdown]
 # ## Combined pipelines: compress, then quantize
@@ -92,7 +103,6 @@ if log.rows:
     table = pd.concat([table, own], ignore_index=True)
     preds = pd.concat([preds, *log.predictions], ignore_index=True)
 print(f"{len(log.rows)} combined variants from {len(sources)} saved models")
-log.table()[["id", "params_nonzero", "stored_bytes", "test_accuracy"]] if log.rows else None
 
 # %% [markdown]
 # ## Paired tests against the baseline
@@ -106,7 +116,6 @@ log.table()[["id", "params_nonzero", "stored_bytes", "test_accuracy"]] if log.ro
 
 # %%
 cmp = compare.paired_tests(table, preds, base="TimesNet")
-cmp[["id", "test_accuracy", "only_variant", "only_baseline", "p_value", "significant"]]
 
 # %% [markdown]
 # ## CPU latency, measured here side by side
@@ -135,8 +144,6 @@ def chapter_relative(path, chapter):
 
 run.save_table(cmp.assign(model_file=[chapter_relative(f, c) for f, c in zip(cmp["model_file"], cmp["chapter"])]),
                "comparison")
-cmp[["id", "stored_bytes", "latency_b1", "latency_b64", "latency_b1_rel", "latency_b64_rel", "front_bytes",
-     "front_latency"]]
 
 # %% [markdown]
 # ## The table of every variant
@@ -145,14 +152,6 @@ cmp[["id", "stored_bytes", "latency_b1", "latency_b64", "latency_b1_rel", "laten
 # ## Таблица всех вариантов
 
 # %%
-CHAPTER_LABELS = {
-    "00_models": {"en": "baseline", "ru": "базовая"},
-    "01_sparsification": {"en": "sparsification", "ru": "разреживание"},
-    "02_distillation": {"en": "distillation", "ru": "дистилляция"},
-    "03_quantization": {"en": "quantization", "ru": "квантование"},
-    "04_peft": {"en": "PEFT", "ru": "PEFT"},
-    "05_comparison": {"en": "combined", "ru": "комбинации"},
-}
 
 
 def shown(df, lang):
@@ -178,9 +177,7 @@ def shown(df, lang):
 
 
 cmp["chapter_label"] = [CHAPTER_LABELS.get(c, {}).get("en", c) for c in cmp["chapter"]]
-for lang in plots.LANGS:
-    run.save_table(shown(cmp, lang), f"table_all.{lang}")
-shown(cmp, "en")
+run.save_tables(lambda lang: shown(cmp, lang), "table_all")
 
 # %% [markdown]
 # ## Pareto plots
@@ -203,6 +200,7 @@ def pareto(cost, front, log):
 
 run.save_figures(pareto("stored_bytes", "front_bytes", True), "fig_pareto_bytes")
 run.save_figures(pareto("latency_b1", "front_latency", True), "fig_pareto_latency")
+run.save_tables(lambda lang: compare.front_table(cmp, "stored_bytes", "front_bytes", lang), "table_front")
 
 # %% [markdown]
 # ## Recommendations by size budget, chosen on validation
@@ -243,11 +241,9 @@ def rec_shown(lang):
                                    ("balanced", "balanced_short"), ("significant", "significant_test")], lang)
 
 
-for lang in plots.LANGS:
-    run.save_table(rec_shown(lang), f"recommendations.{lang}")
+run.save_tables(rec_shown, "recommendations")
 print("nothing to lose:", lose_nothing, "| smallest not worse on validation:",
       None if smallest_ok is None else smallest_ok["id"])
-rec_shown("en")
 
 # %% [markdown]
 # ## Numbers for the text
@@ -258,9 +254,8 @@ rec_shown("en")
 # %%
 others = cmp[cmp["id"] != base_row["id"]]
 n_sig = int(others["significant"].sum())
-VARIANTS = {"en": {"one": "variant", "other": "variants"}, "ru": {"one": "вариант", "few": "варианта", "many": "вариантов"}}
-CASES = {"en": {"one": "test case", "other": "test cases"},
-         "ru": {"one": "тестовый пример", "few": "тестовых примера", "many": "тестовых примеров"}}
+VARIANTS = {"en": {"one": "variant", "other": "variants"}, "ru": names.RU_NOUNS["variant.nom"]}
+CASES = {"en": {"one": "test case", "other": "test cases"}, "ru": names.RU_NOUNS["test_case.nom"]}
 run.glue("pipeline_levels", ", ".join(str(v) for v in prof.compare.pipeline_levels))
 for lang, conj in (("en", " and "), ("ru", " и ")):
     bits_list = [str(b) for b in prof.compare.pipeline_bits]

@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import BookError, ConfigError
 from .names import localize_numbers
-from .results import FIGURE_METADATA, atomic_write_text, read_json, write_json
+from .results import FIGURE_METADATA, TABLE_METADATA, ShownTable, atomic_write_text, read_json, write_json
 from .runner import CHAPTERS, chapter_names, root_or_error, run_chapter
 
 __all__ = ["build_book", "stage_sources", "manifest_markdown", "LANGS"]
@@ -207,6 +207,15 @@ def _edition_cells(cells: list[dict], lang: str) -> list[dict]:
     return out
 
 
+def _read_shown_csv(text: str):
+    """A staged table as text cells (nothing re-parsed as a number: it is shown as written)."""
+    import io
+
+    import pandas as pd
+
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
 def edition_notebook(text: str, lang: str, folder: Path) -> str:
     """An executed notebook (JSON text) as the ``lang`` edition shows it: glued values and their
     numbers in the edition's format (:func:`tscompress.names.localize_numbers`), and every figure
@@ -234,6 +243,14 @@ def edition_notebook(text: str, lang: str, folder: Path) -> str:
                 if own.is_file():
                     data["image/png"] = base64.b64encode(own.read_bytes()).decode("ascii")
                     meta[FIGURE_METADATA] = {**figure, "lang": lang}
+            table = meta.get(TABLE_METADATA)
+            if table and "text/html" in data:
+                own = folder / f"{table['name']}.{lang}.csv"
+                if own.is_file():
+                    shown = ShownTable(_read_shown_csv(localize_table(own.read_text(encoding="utf-8"), lang)))
+                    data["text/html"] = shown._repr_html_()
+                    data["text/plain"] = repr(shown)
+                    meta[TABLE_METADATA] = {**table, "lang": lang}
     return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
 
 

@@ -109,7 +109,9 @@ RU_NOUNS: dict[str, dict[str, str]] = {
     "run.nom": {"one": "отдельный запуск", "few": "отдельных запуска", "many": "отдельных запусков"},
     "step.nom": {"one": "шаг", "few": "шага", "many": "шагов"},
     "model.nom": {"one": "модель", "few": "модели", "many": "моделей"},
+    "variant.nom": {"one": "вариант", "few": "варианта", "many": "вариантов"},
     "variant.gen": {"one": "варианта", "few": "вариантов", "many": "вариантов"},
+    "test_case.nom": {"one": "тестовый пример", "few": "тестовых примера", "many": "тестовых примеров"},
 }
 """Russian counted nouns the chapters glue, per grammatical case (``case.prep``: «на 61 примере»)."""
 

@@ -124,6 +124,10 @@ LABELS: dict[str, dict[str, str]] = {
     "peft_budget_total": {"en": "base + adapters at that rank", "ru": "база + адаптеры при этом ранге"},
     "peft_below_total": {"en": "base + adapters one rank lower", "ru": "база + адаптеры на ранг ниже"},
     "peft_model": {"en": "model", "ru": "модель"},
+    "part": {"en": "part", "ru": "часть"},
+    "file_kib": {"en": "file, KiB", "ru": "файл, КиБ"},
+    "moved_pct": {"en": "weights moved, %", "ru": "сдвинуто весов, %"},
+    "cases": {"en": "cases", "ru": "примеров"},
 }
 
 
@@ -221,6 +225,16 @@ def display_table(df: pd.DataFrame, columns: Iterable[tuple[str, str]], lang: st
     return out
 
 
+def split_table(data, lang: str) -> pd.DataFrame:
+    """The parts of a loaded dataset (train / validation / test): cases and majority-class rate."""
+    from .names import number
+
+    rows = [{label("part", lang): label(part, lang), label("cases", lang): number(len(getattr(data, part)), lang, 0),
+             label("majority_short", lang): number(getattr(data, part).majority_rate(), lang)}
+            for part in ("train", "val", "test")]
+    return pd.DataFrame(rows)
+
+
 def localize_figure(fig, lang: str):
     """Tick labels of every axis of ``fig`` in the edition's number format (``0,70`` in Russian),
     whatever formatter the axis uses: each formatter is wrapped, its labels go through
@@ -268,7 +282,8 @@ INTEGER_AXES = ("epoch", "peft_rank")
 def finish_figure(fig, lang: str, min_tick_size: float = 7.0):
     """What every figure of the book gets before it is saved: integer ticks on epoch and rank axes,
     tick labels no smaller than ``min_tick_size`` points, a single panel's legend moved outside the
-    axes (right) so that it covers no data, and numbers in the edition's format."""
+    axes (right) and the legends of several panels gathered below them, so that no legend covers
+    data, and numbers in the edition's format."""
     from matplotlib.ticker import MaxNLocator
 
     counting = {label(k, lang) for k in INTEGER_AXES}
@@ -289,7 +304,29 @@ def finish_figure(fig, lang: str, min_tick_size: float = 7.0):
                 size = legend.get_texts()[0].get_fontsize() if legend.get_texts() else 8
                 ax.legend(handles, labels_, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
                           fontsize=size)
+    elif len(fig.axes) > 1:
+        _panel_legends_below(fig)
     return localize_figure(fig, lang)
+
+
+def _panel_legends_below(fig) -> None:
+    """Legends drawn inside the panels of a multi-panel figure become one legend below all panels
+    (entries with the same label once), so that no legend covers a panel's data."""
+    handles, labels_, size = [], [], 8.0
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None or _anchored_outside(legend, ax):
+            continue
+        if legend.get_texts():
+            size = legend.get_texts()[0].get_fontsize()
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels_:
+                handles.append(h)
+                labels_.append(lab)
+        legend.remove()
+    if handles:
+        fig.legend(handles, labels_, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 4),
+                   fontsize=size, frameon=False)
 
 
 def _anchored_outside(legend, ax) -> bool:

@@ -249,6 +249,20 @@ class ChapterRun:
         self._record(path)
         return path
 
+    def save_tables(self, make: Callable[[str], Any], name: str, langs: Iterable[str] = ("ru", "en")) -> None:
+        """A table once per language, ``make(lang)`` saved as ``name.<lang>.csv``. Inside a notebook
+        the last language's table is shown once, tagged with ``TABLE_METADATA`` so that the book's
+        Russian appendix shows the Russian table in its place (as :meth:`save_figures` does)."""
+        langs = list(langs)
+        shown = None
+        for lang in langs:
+            shown = make(lang)
+            self.save_table(shown, f"{name}.{lang}")
+        if shown is not None and _in_kernel():
+            from IPython.display import display
+
+            display(ShownTable(shown), metadata={TABLE_METADATA: {"name": name, "lang": langs[-1]}})
+
     def save_figure(self, fig, name: str, dpi: int = 150) -> tuple[Path, Path]:
         """A matplotlib figure as PNG (for HTML and PDF) and SVG (for readers who want vectors)."""
         out = []
@@ -356,6 +370,24 @@ class ChapterRun:
 
 FIGURE_METADATA = "tscompress_figure"
 """Output metadata key of a figure shown by :meth:`ChapterRun.save_figures` (its base name and language)."""
+
+
+class ShownTable:
+    """A table as a notebook shows it: HTML and plain text without the row index (the book's tables
+    have none). The Russian appendix renders its own table through the same two methods."""
+
+    def __init__(self, df):
+        self.df = df
+
+    def _repr_html_(self) -> str:
+        return self.df.to_html(index=False, border=0, classes="dataframe", na_rep="")
+
+    def __repr__(self) -> str:
+        return self.df.to_string(index=False, na_rep="")
+
+
+TABLE_METADATA = "tscompress_table"
+"""Output metadata key of a table shown by :meth:`ChapterRun.save_tables` (its base name and language)."""
 
 
 def _in_kernel() -> bool:
