@@ -103,12 +103,12 @@ run.save_table(pd.concat(predictions), "test_predictions")
 log.save()
 
 # %% [markdown]
-# ## Table 1: models, parameters, test accuracy
+# ## Models, parameters, test accuracy (study: Table 1)
 # The study's column is its own report (official 205-case test split, epoch chosen on the test set); ours uses the
 # protocol printed above, so the two are comparable only in spirit unless the protocol is `official`.
 
 # %% [markdown] lang=ru
-# ## Таблица 1: модели, параметры, точность на тесте
+# ## Модели, параметры, точность на тесте (в исследовании: таблица 1)
 # Столбец исследования — его собственный отчёт (официальная тестовая выборка из 205 примеров, эпоха выбрана по тесту);
 # наш столбец следует протоколу, напечатанному выше, поэтому они сравнимы лишь в общих чертах, если только протокол
 # не `official`.
@@ -256,10 +256,10 @@ cv_correct = {r.model: r.cv.pooled.correct for r in study_results if r.recipe ==
 cv_correct[reference.REFERENCE_NAME] = ref_cv.pooled.correct
 
 # %% [markdown]
-# ## Table 2: TimesNet parameters by layer type
+# ## TimesNet parameters by layer type (study: Table 2)
 
 # %% [markdown] lang=ru
-# ## Таблица 2: параметры TimesNet по типам слоёв
+# ## Параметры TimesNet по типам слоёв (в исследовании: таблица 2)
 
 # %%
 tn = models.build_model("TimesNet", data.n_channels, data.seq_len, data.n_classes)

@@ -184,10 +184,10 @@ results = pd.DataFrame(rows)
 run.save_table(results, "sparsify")
 
 # %% [markdown]
-# ## Tables 3 and 4: each level, three methods
+# ## Each level, every method (study: Tables 3 and 4)
 
 # %% [markdown] lang=ru
-# ## Таблицы 3 и 4: каждый уровень, три метода
+# ## Каждый уровень, каждый метод (в исследовании: таблицы 3 и 4)
 
 # %%
 def level_table(lang):

@@ -146,10 +146,10 @@ for key, (model, ev, fit, index) in kept.items():
 log.save()
 
 # %% [markdown]
-# ## Figures 4–7
+# ## Training curves and test accuracy of the students (study: Figures 4–7)
 
 # %% [markdown] lang=ru
-# ## Рисунки 4–7
+# ## Кривые обучения и точность учеников на тесте (в исследовании: рисунки 4–7)
 
 # %%
 def curve_figure(method, lang):

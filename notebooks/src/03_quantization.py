@@ -155,12 +155,12 @@ run.save_tables(lambda lang: quantizer_table(
     [("moved_pct", "moved_pct"), ("best_epoch", "best_epoch"), ("seconds", "train_seconds")], lang), "code_finetune")
 
 # %% [markdown]
-# ## Table 5: TimesNet fp32 / int8 / int4
+# ## TimesNet fp32 / int8 / int4 (study: Table 5)
 # The study's method at 8 and 4 bits beside fp32, with both sizes: the study's accounting (b-bit indices plus
 # min(2^b, n) float32 code values per group) and the real file (indices bit-packed, codebooks, a small header).
 
 # %% [markdown] lang=ru
-# ## Таблица 5: TimesNet fp32 / int8 / int4
+# ## TimesNet fp32 / int8 / int4 (в исследовании: таблица 5)
 # Метод исследования на 8 и 4 битах рядом с fp32, с обоими размерами: по учёту исследования (b-битные индексы плюс
 # min(2^b, n) кодовых значений float32 на группу) и настоящий файл (индексы, упакованные по битам, кодовые книги,
 # небольшой заголовок).
@@ -223,13 +223,13 @@ def bits_figure(lang):
 run.save_figures(bits_figure, "fig_bits")
 
 # %% [markdown]
-# ## QAT, the study's variant (Figure 8)
+# ## QAT, the study's variant (study: Figure 8)
 # TimesNet trained from random initialisation normally (fp32) and with the study's QAT at each bit width of the
 # profile: after every optimizer step every parameter is replaced by its quantile-quantized value, so the model
 # never holds anything else. Same optimizer, batches, epochs and validation-based selection as the fp32 run.
 
 # %% [markdown] lang=ru
-# ## QAT в варианте исследования (рисунок 8)
+# ## QAT в варианте исследования (в исследовании: рисунок 8)
 # TimesNet обучается со случайной инициализации обычным образом (fp32) и с QAT исследования при каждом числе битов из
 # профиля: после каждого шага оптимизатора каждый параметр заменяется своим квантильно квантованным значением, так что
 # ничего другого модель никогда не хранит. Оптимизатор, батчи, эпохи и выбор по валидации — те же, что при обучении
@@ -264,10 +264,10 @@ run.glue("ste_gap_ru", "; ".join(f"{names.counted(b, names.RU_NOUNS['bit.nom'], 
                                  f"{names.number(100 * g, 'ru', 1)} п. п." for b, g in gaps.items()))
 
 # %% [markdown]
-# ## Table 6: PTQ applied to every trained model
+# ## PTQ applied to every trained model (study: Table 6)
 
 # %% [markdown] lang=ru
-# ## Таблица 6: PTQ каждой обученной модели
+# ## PTQ каждой обученной модели (в исследовании: таблица 6)
 
 # %%
 for s in ch.seeds:

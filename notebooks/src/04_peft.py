@@ -304,10 +304,10 @@ run.save_tables(lambda lang: plots.display_table(t.assign(name=[row_name(m, b, l
 main = t_all[(t_all["base"] == "") | (t_all["base"] == main_key)]
 
 # %% [markdown]
-# ## Figures 9–13
+# ## Accuracy, loss and cost against rank (study: Figures 9–13)
 
 # %% [markdown] lang=ru
-# ## Рисунки 9–13
+# ## Точность, потери и затраты в зависимости от ранга (в исследовании: рисунки 9–13)
 
 # %%
 refs = refs_by_seed[s0]

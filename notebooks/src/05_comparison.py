@@ -63,14 +63,14 @@ run.save_tables(lambda lang: pd.DataFrame([
 # %% [markdown]
 # ## Combined pipelines: compress, then quantize
 # The study's suggestion — sparsify first, then quantize — run here: every model that the sparsification chapter
-# saved at the profile's pipeline levels (50% and 75%) and every distilled student that the distillation chapter
+# saved at the profile's pipeline levels (`compare.pipeline_levels`) and every distilled student that the distillation chapter
 # saved is quantized with the quantile method to each bit width of the profile. Zeros left by pruning are kept exact and stored by a bitmask
 # (`tscompress.combine`); the stored size is that of the real bit-packed file. No retraining.
 
 # %% [markdown] lang=ru
 # ## Комбинированные конвейеры: сначала сжать, затем квантовать
 # Предложение исследования — сначала разредить, затем квантовать — проверяется здесь: каждая модель, сохранённая главой о
-# разреживании на уровнях конвейера из профиля (50% и 75%), и каждый дистиллированный ученик, сохранённый главой о
+# разреживании на уровнях конвейера из профиля (`compare.pipeline_levels`), и каждый дистиллированный ученик, сохранённый главой о
 # дистилляции, квантуются квантильным методом до каждого числа битов из профиля. Нули, оставленные прунингом,
 # сохраняются точно и хранятся битовой маской (`tscompress.combine`); размер хранения — это размер настоящего файла с
 # упакованными битами. Повторного обучения нет.
