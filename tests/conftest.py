@@ -1,5 +1,5 @@
-"""Shared fixtures: one smoke run of every chapter (in dependency order) on a small bundled
-dataset, reused by the CLI, chapter and book tests so the suite executes each only once."""
+"""Shared fixtures: one smoke run of every chapter (in dependency order) on two small bundled
+datasets, reused by the CLI, chapter and book tests so the suite executes each only once."""
 
 import os
 import subprocess
@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SMOKE_DATASETS = ("BasicMotions", "JapaneseVowels")
+"""The smoke book's datasets: both ship with aeon; the second has unequal lengths."""
 
 
 def tscompress(*args, cwd=ROOT, env=None, timeout=900):
@@ -22,7 +24,8 @@ def tscompress(*args, cwd=ROOT, env=None, timeout=900):
 
 @pytest.fixture(scope="session")
 def smoke_results(tmp_path_factory):
-    """results/<smoke> of every chapter on BasicMotions (ships with aeon; no download).
+    """results/<smoke> of every chapter on two datasets that ship with aeon (no download): BasicMotions
+    (equal lengths) and JapaneseVowels (unequal lengths, 9 classes), in ``<results>/<dataset>/``.
 
     Returns ``(results_dir, proc)`` with ``proc`` the models chapter's completed CLI process."""
     from tscompress.runner import CHAPTERS
@@ -31,7 +34,7 @@ def smoke_results(tmp_path_factory):
     first = None
     for chapter in sorted(CHAPTERS):  # numbered: name order is dependency order
         proc = tscompress("run", chapter, "--profile", "smoke", "--results-dir", str(results), "--quiet",
-                          "-p", "dataset=BasicMotions")
+                          "--datasets", ",".join(SMOKE_DATASETS))
         assert proc.returncode == 0, f"{chapter}:\n" + proc.stdout + proc.stderr
         first = first or proc
     return results, first

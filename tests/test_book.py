@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, tscompress
+from conftest import ROOT, SMOKE_DATASETS, tscompress
 
 pytestmark = pytest.mark.slow
 
@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 def smoke_book(smoke_results, tmp_path_factory):
     results, _ = smoke_results
     out = tmp_path_factory.mktemp("book")
-    proc = tscompress("book", "--profile", "smoke", "--results-dir", str(results), "--output", str(out), "--reuse")
+    proc = tscompress("book", "--profile", "smoke", "--results-dir", str(results), "--output", str(out), "--reuse",
+                      "--datasets", ",".join(SMOKE_DATASETS))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out, proc
 
@@ -76,24 +77,30 @@ def test_missing_result_fails_the_build(smoke_results, tmp_path):
     results, _ = smoke_results
     broken = tmp_path / "smoke"
     shutil.copytree(results, broken)
-    (broken / "00_models" / "fig_curves.ru.png").unlink()
+    (broken / "BasicMotions" / "00_models" / "fig_curves.ru.png").unlink()
     proc = tscompress("book", "--profile", "smoke", "--results-dir", str(broken), "--output", str(tmp_path / "out"),
-                      "--reuse", "--lang", "ru")
+                      "--reuse", "--lang", "ru", "--datasets", "BasicMotions")
     assert proc.returncode != 0
     assert "build failed" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_edition_switch_works_without_javascript(smoke_book):
+    """Every page, chapters and appendix notebooks at any depth, links to the same page of the other edition."""
     out, _ = smoke_book
+    folders = {"en": "nb", "ru": "nb_ru"}
     for lang, other in (("ru", "en"), ("en", "ru")):
         html = out / lang / "_build" / "html"
+        checked = 0
         for name, page in _pages(out, lang).items():
-            if not name.startswith(f"book/{lang}/"):
+            if not name.startswith("book/"):
                 continue
             hrefs = re.findall(r'<a class="tscompress-lang" href="([^"]+)"', page)
             assert hrefs, name
             target = ((html / name).parent / hrefs[0]).resolve()
-            assert target.is_file() and f"/{other}/_build/html/" in target.as_posix(), (name, hrefs[0])
+            same = name.replace(f"book/{lang}/", f"book/{other}/").replace(f"/{folders[lang]}/", f"/{folders[other]}/")
+            assert target == (out / other / "_build" / "html" / same).resolve(), (name, hrefs[0])
+            checked += 1
+        assert checked >= 14  # seven chapter pages and at least seven appendix notebooks
 
 
 def test_no_rendered_page_shows_the_build_machines_paths(smoke_book, smoke_results):
@@ -151,6 +158,9 @@ def test_every_russian_chapter_page_writes_numbers_the_russian_way(smoke_book):
         grouped = [m for m in re.findall(r"(?<![\d,])[1-9]\d{0,2}(?:,\d{3})+(?!\d)", text)
                    if re.search(r"(?<![\d,.])" + re.escape(m) + r"(?![\d.])", english)]
         assert not points and not grouped, (name, points[:5], grouped[:5])
+        # in a list, a comma after a Russian decimal ("0,4, 0,3") reads as another decimal comma: "; " separates
+        ambiguous = re.findall(r"\d,\d+, \d", text)
+        assert not ambiguous, (name, ambiguous[:5])
 
 
 def test_russian_counted_nouns_agree_with_their_numbers(smoke_book):
@@ -174,3 +184,28 @@ def test_russian_counted_nouns_agree_with_their_numbers(smoke_book):
             seen += 1
             assert any(plural(n, v, "ru") == word for v in forms[word]), f"{name}: «{number} {word}»"
     assert seen >= 10  # the chapters count cases, epochs, parameters, bits and variants
+
+
+def test_every_further_dataset_has_its_executed_notebooks_and_a_row_on_the_first_page(smoke_book, smoke_results):
+    import json
+
+    out, proc = smoke_book
+    results, _ = smoke_results
+    main, *extra = SMOKE_DATASETS
+    for lang, folder in (("ru", "nb_ru"), ("en", "nb")):
+        pages = _pages(out, lang)
+        index = pages[f"book/{lang}/index.html"]
+        for dataset in SMOKE_DATASETS:
+            data = next(iter(json.loads((results / dataset / "00_models" / "manifest.json").read_text())["data"].values()))
+            row = re.search(r"<tr[^>]*>\s*<td[^>]*>" + dataset + r"</td>(.*?)</tr>", index, re.S)
+            assert row, (lang, dataset)
+            cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+            assert cells[1].replace("\u00a0", "").replace(" ", "").split("/") == [
+                str(data["sizes"][k]) for k in ("train", "val", "test")], cells
+            assert cells[3] == f"{data['n_channels']} × {data['seq_len']}"
+        for dataset in extra:
+            for chapter in ("00_models", "05_comparison"):
+                page = pages[f"book/_generated/{dataset}/{folder}/{chapter}.html"]
+                assert dataset in page
+            assert dataset in index  # the table of contents names its appendix part
+    assert all(f"{d}/00_models" in proc.stdout for d in SMOKE_DATASETS)

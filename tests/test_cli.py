@@ -9,7 +9,8 @@ from conftest import tscompress
 
 
 def test_run_models_chapter_smoke(smoke_results):
-    results, proc = smoke_results
+    root, proc = smoke_results
+    results = root / "BasicMotions"
     out = results / "00_models"
     for name in ["table1.csv", "table1.en.csv", "table1.ru.csv", "table2.csv", "fig_curves.en.png",
                  "fig_curves.ru.svg", "fig_accuracy.en.png", "manifest.json", "numbers.json", "run.json",
@@ -30,12 +31,33 @@ def test_run_models_chapter_smoke(smoke_results):
     assert "IPKernelApp" not in proc.stderr, proc.stderr
 
 
+def test_each_dataset_runs_into_its_own_folder(smoke_results):
+    """--datasets A,B runs a chapter once per dataset, into <results>/<dataset>/; channels, lengths and
+    classes come from the data (JapaneseVowels: 12 channels, unequal lengths, 9 classes, official split)."""
+    from conftest import SMOKE_DATASETS
+
+    root, proc = smoke_results
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == sorted(SMOKE_DATASETS)
+    manifest = json.loads((root / "JapaneseVowels" / "00_models" / "manifest.json").read_text())
+    data = next(iter(manifest["data"].values()))
+    assert manifest["dataset"] == "JapaneseVowels" and manifest["protocol"] == "official"
+    assert data["n_channels"] == 12 and data["n_classes"] == 9 and data["seq_len"] == 29
+    assert any("unequal" in n or "padded" in n for n in data["notes"]), data["notes"]
+    for dataset in SMOKE_DATASETS:
+        assert f"on {dataset}" in proc.stdout
+        assert json.loads((root / dataset / "00_models" / "run.json").read_text())["parameters"]["dataset"] == dataset
+
+
 def test_rerun_is_skipped_when_nothing_changed(smoke_results):
     results, _ = smoke_results
     proc = tscompress("run", "00_models", "--profile", "smoke", "--results-dir", str(results), "--quiet",
                       "-p", "dataset=BasicMotions")
     assert proc.returncode == 0, proc.stderr
     assert "unchanged since its last run" in proc.stdout
+    proc = tscompress("run", "00_models", "--profile", "smoke", "--results-dir", str(results), "--quiet",
+                      "--datasets", "JapaneseVowels,BasicMotions")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("unchanged since its last run") == 2
 
 
 def _one_line_error(proc):
@@ -56,12 +78,16 @@ def _one_line_error(proc):
     (["run", "00_models", "-p", "train.recipe=magic"], "unknown training recipe"),
     (["run", "00_models", "--data-dir", "/nonexistent/folder"], "not a folder"),
     (["book", "--lang", "de"], "unknown edition"),
+    (["run", "00_models", "--datasets", "BasicMotions,BasicMotions"], "more than once"),
+    (["run", "00_models", "--datasets", "../elsewhere"], "not a dataset name"),
+    (["run", "00_models", "--datasets", ","], "no dataset"),
+    (["run", "00_models", "--datasets", "BasicMotions", "-p", "dataset=BasicMotions"], "not both"),
 ])
 def test_bad_arguments_fail_with_one_line(args, expect, tmp_path):
     proc = tscompress(*args, "--results-dir", str(tmp_path / "r"))
     line = _one_line_error(proc)
     assert expect in line, line
-    assert not (tmp_path / "r" / "00_models").exists()
+    assert not list((tmp_path / "r").rglob("00_models"))
 
 
 def test_unknown_dataset_fails_cleanly_and_leaves_nothing(tmp_path):
@@ -70,14 +96,15 @@ def test_unknown_dataset_fails_cleanly_and_leaves_nothing(tmp_path):
                       "-p", "dataset=NoSuchDatasetAnywhere", env={"TSCOMPRESS_CACHE_DIR": str(tmp_path / "cache")})
     line = _one_line_error(proc)
     assert "00_models" in line and "unknown dataset" in line.lower()
-    assert not (results / "00_models").exists() and not list(results.glob(".tmp-*"))
+    assert not list(results.rglob("00_models")) and not list(results.rglob(".tmp-*"))
 
 
 def test_corrupt_data_fails_cleanly_and_keeps_previous_results(smoke_results, tmp_path):
     results, _ = smoke_results
     copy = tmp_path / "smoke"
     shutil.copytree(results, copy)
-    before = (copy / "00_models" / "table1.csv").read_bytes()
+    one = copy / "BasicMotions"
+    before = (one / "00_models" / "table1.csv").read_bytes()
     data = tmp_path / "data" / "BasicMotions"
     data.mkdir(parents=True)
     (data / "BasicMotions_TRAIN.ts").write_text("@problemName BasicMotions\n@data\n1,2,oops:::\n")
@@ -85,10 +112,10 @@ def test_corrupt_data_fails_cleanly_and_keeps_previous_results(smoke_results, tm
                       "--data-dir", str(tmp_path / "data"), "-p", "dataset=BasicMotions")
     line = _one_line_error(proc)
     assert "failed in cell" in line
-    assert (copy / "00_models" / "table1.csv").read_bytes() == before  # earlier results intact
-    assert (copy / ".failed" / "00_models.ipynb").is_file()
-    assert (copy / ".failed" / "00_models.kernel.log").is_file()
-    assert not list(copy.glob(".tmp-*"))
+    assert (one / "00_models" / "table1.csv").read_bytes() == before  # earlier results intact
+    assert (one / ".failed" / "00_models.ipynb").is_file()
+    assert (one / ".failed" / "00_models.kernel.log").is_file()
+    assert not list(one.glob(".tmp-*"))
 
 
 def test_list():

@@ -189,7 +189,8 @@ def test_pipeline_sources_take_saved_models_of_the_listed_chapters_and_settings(
 def test_smoke_comparison_keeps_every_variant_and_real_file_sizes(smoke_results):
     """The comparison table holds every variant every chapter wrote (no silent drops) plus its own
     combined pipelines, whose stored sizes are the sizes of their files on disk."""
-    results, _ = smoke_results
+    root, _ = smoke_results
+    results = root / "BasicMotions"
     from tscompress.runner import CHAPTERS
 
     written = set()

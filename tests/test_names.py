@@ -153,3 +153,12 @@ def test_interval_in_each_editions_format():
     assert names.interval(0.7213, 0.607, 0.836, "en") == "0.721 [0.607, 0.836]"
     assert names.interval(0.7213, 0.607, 0.836, "ru") == "0,721 [0,607; 0,836]"
     assert names.interval(None, 0.5, 0.75, "ru", 2) == "[0,50; 0,75]"
+
+
+def test_a_list_after_a_russian_decimal_is_separated_by_semicolons():
+    assert names.localize_numbers("(0.4, 0.3, 0.3)", "ru") == "(0,4; 0,3; 0,3)"
+    assert names.localize_numbers("0.761 vs 0.766, 1 case of 205", "ru") == "0,761 vs 0,766; 1 case of 205"
+    assert names.localize_numbers("ranks 1, 2, 3", "ru") == "ranks 1, 2, 3"  # integers: a comma is a comma
+    assert names.localize_numbers("895,442, 3", "ru") == "895\u00a0442, 3"
+    once = names.localize_numbers("p = 0.5, 12 cases", "ru")
+    assert once == "p = 0,5; 12 cases" and names.localize_numbers(once, "ru") == once

@@ -249,7 +249,10 @@ run.glue_counted("n_test", len(ev_t.labels), "test_case.prep", fmt="{}")
 run.glue("case_points", f"{100 / len(ev_t.labels):.1f}")
 run.glue_counted("epochs", cfg.epochs, "epoch.nom", fmt="{}")
 run.glue("alphas", ", ".join(f"{a:g}" for a in cfg.alphas))
-run.glue("ofa_points", "; ".join(f"({p[0]:g}, {p[1]:g}, {1 - p[0] - p[1]:g})" for p in cfg.ofa_points))
+for lang in plots.LANGS:  # simplex points: a Russian decimal comma must not double as the separator
+    run.glue(f"ofa_points_{lang}", "; ".join(
+        "(" + names.LIST_SEP[lang].join(names.number(v, lang, len(f"{v:g}".partition(".")[2])) for v in (p[0], p[1], 1 - p[0] - p[1]))
+        + ")" for p in cfg.ofa_points))
 run.glue("T", f"{cfg.T:g}")
 
 

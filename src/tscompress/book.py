@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .errors import BookError, ConfigError
 from .names import localize_numbers
@@ -49,6 +49,10 @@ TEXT = {
                      "en": "**not byte-identical to the official file** (the checksum differs); used as is"},
     "file_unknown": {"ru": "официальная контрольная сумма неизвестна", "en": "no official checksum known"},
     "chapter": {"ru": "Глава", "en": "Chapter"},
+    "datasets_intro": {"ru": "Каждая глава выполнена на каждом датасете; первый — основной в книге, таблица выше описывает его.",
+                       "en": "Every chapter ran on every dataset; the first is the book's main thread, the table above describes it."},
+    "classes_majority": {"ru": "Классов; доля мажоритарного в тесте", "en": "Classes; test majority rate"},
+    "shape": {"ru": "Каналы × длина", "en": "Channels × length"},
     "wall": {"ru": "Время счёта, с", "en": "Wall time, s"},
     "finished": {"ru": "Завершена", "en": "Finished"},
     "total": {"ru": "Всего", "en": "Total"},
@@ -78,8 +82,31 @@ def _t(key: str, lang: str, **kw: Any) -> str:
     return TEXT[key][lang].format(**kw)
 
 
-def manifest_markdown(results_dir: Path, chapters: list[str], lang: str) -> str:
-    """The run manifest shown on each edition's first page, from the chapters' manifests."""
+def _dataset_rows(results_dir: Path, chapters: list[str], lang: str) -> tuple[str, str, str, str, str, str]:
+    """One dataset's row of the first page: name, protocol, train / val / test cases, classes and the test
+    set's majority rate, channels × length, and the wall time of all its chapters."""
+    from .names import number
+
+    first = read_json(results_dir / chapters[0] / "manifest.json")
+    data = next(iter(first.get("data", {}).values()), {})
+    sizes = data.get("sizes", {})
+    split = " / ".join(number(sizes[k], lang, 0) if k in sizes else "?" for k in ("train", "val", "test"))
+    majority = (data.get("majority_rate") or {}).get("test")
+    seconds = 0.0
+    for c in chapters:
+        run = results_dir / c / "run.json"
+        seconds += float(read_json(run).get("seconds", 0) if run.exists()
+                         else read_json(results_dir / c / "manifest.json").get("wall_seconds") or 0)
+    shape = f"{data.get('n_channels', '?')} × {data.get('seq_len', '?')}"
+    return (str(first.get("dataset")), f"`{first.get('protocol', '?')}`", split,
+            f"{data.get('n_classes', '?')}; {number(majority, lang) if majority is not None else '—'}",
+            shape, number(seconds, lang, 0))
+
+
+def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
+                      datasets: Mapping[str, Path] | None = None) -> str:
+    """The run manifest shown on each edition's first page, from the chapters' manifests
+    (``results_dir``: the main dataset's results; ``datasets``: every dataset's, when there are several)."""
     manifests = {c: read_json(results_dir / c / "manifest.json") for c in chapters}
     runs = {c: read_json(results_dir / c / "run.json") for c in chapters if (results_dir / c / "run.json").exists()}
     first = manifests[chapters[0]]
@@ -121,6 +148,12 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str) -> str:
         lines.append(f"| {c} | {float(seconds):.0f} | {manifests[c].get('finished', '')} |")
     total = sum(float(runs.get(c, {}).get("seconds", manifests[c].get("wall_seconds")) or 0) for c in chapters)
     lines.append(f"| **{_t('total', lang)}** | **{total:.0f}** | |")
+    if datasets:
+        lines += ["", _t("datasets_intro", lang), "",
+                  "| " + " | ".join(_t(k, lang) for k in ("dataset", "protocol", "splits", "classes_majority",
+                                                          "shape", "wall")) + " |",
+                  "|---|---|---|---|---|---:|"]
+        lines += ["| " + " | ".join(_dataset_rows(folder, chapters, lang)) + " |" for folder in datasets.values()]
     return "\n".join(lines) + "\n"
 
 
@@ -254,18 +287,54 @@ def edition_notebook(text: str, lang: str, folder: Path) -> str:
     return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
 
 
-def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path) -> Path:
-    """Assemble the book's source tree in ``src`` (replacing what was there)."""
+APPENDIX_CAPTION = {"en": "Appendix: executed notebooks on {dataset}", "ru": "Приложение: исполненные ноутбуки на {dataset}"}
+"""The table of contents' part for each dataset after the first (the first is the book's main appendix)."""
+
+
+def _toc_with_datasets(text: str, lang: str, chapters: list[str], extra: list[str]) -> str:
+    """The edition's table of contents with one appendix part per further dataset."""
+    lines = [text.rstrip("\n")]
+    for dataset in extra:
+        lines += [f'  - caption: "{APPENDIX_CAPTION[lang].format(dataset=dataset)}"', "    chapters:"]
+        lines += [f"      - file: book/_generated/{dataset}/{NOTEBOOK_FOLDERS[lang]}/{c}" for c in chapters]
+    return "\n".join(lines) + "\n"
+
+
+def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path,
+                  datasets: list[str] | None = None) -> Path:
+    """Assemble the book's source tree in ``src`` (replacing what was there).
+
+    With ``datasets``, ``results_dir`` holds one folder per dataset: the first dataset's results are
+    the book's main thread (``book/_generated/<chapter>``, ``book/_generated/nb``), each further
+    one is staged under ``book/_generated/<dataset>/`` with its own appendix part in each edition's
+    table of contents. Without, ``results_dir`` is one dataset's folder."""
     tmp = src.with_name(src.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for lang, files in LANGS.items():
-        for name in files:
-            shutil.copy2(root / name, tmp / name)
+    main_dir = results_dir / datasets[0] if datasets else results_dir
+    extra = list(datasets[1:]) if datasets else []
+    for lang, (config, toc) in LANGS.items():
+        shutil.copy2(root / config, tmp / config)
+        text = (root / toc).read_text(encoding="utf-8")
+        atomic_write_text(tmp / toc, _toc_with_datasets(text, lang, chapters, extra) if extra else text)
     shutil.copytree(root / "book", tmp / "book", ignore=shutil.ignore_patterns("_generated", ".*"))
     gen = tmp / "book" / "_generated"
     (gen / "nb").mkdir(parents=True)
     paths = path_replacements(root, results_dir)
+    _stage_results(main_dir, chapters, gen, paths)
+    for dataset in extra:
+        _stage_results(results_dir / dataset, chapters, gen / dataset, paths)
+    for lang in LANGS:
+        atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(main_dir, chapters, lang, datasets={
+            d: results_dir / d for d in datasets} if datasets and len(datasets) > 1 else None))
+    shutil.rmtree(src, ignore_errors=True)
+    os.replace(tmp, src)
+    return src
+
+
+def _stage_results(results_dir: Path, chapters: list[str], gen: Path, paths: list[tuple[str, str]]) -> None:
+    """One dataset's chapter results as the book reads them: tables (Russian ones localized), figures,
+    numbers, and each executed notebook once per edition, with no path of the build machine."""
     for c in chapters:
         folder = results_dir / c
         for path in folder.rglob("*"):
@@ -287,11 +356,6 @@ def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path)
                     dest.write_text(text, encoding="utf-8")
                 else:
                     shutil.copy2(path, dest)
-    for lang in LANGS:
-        atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(results_dir, chapters, lang))
-    shutil.rmtree(src, ignore_errors=True)
-    os.replace(tmp, src)
-    return src
 
 
 def _jupyter_book() -> list[str]:
@@ -351,9 +415,47 @@ def _check_outputs(out: Path, lang: str, src: Path) -> None:
         raise BookError(f"{lang} edition is missing page(s): {', '.join(missing)}")
 
 
+def _counterpart(rel: str, lang: str, other: str) -> str:
+    """The page of the ``other`` edition that shows what ``rel`` (a page of ``lang``) shows."""
+    parts = rel.split("/")
+    if parts[:2] == ["book", lang]:
+        parts[1] = other
+    elif len(parts) >= 3 and parts[:2] == ["book", "_generated"] and NOTEBOOK_FOLDERS[lang] in parts[2:-1]:
+        i = parts.index(NOTEBOOK_FOLDERS[lang], 2)
+        parts[i] = NOTEBOOK_FOLDERS[other]
+    return "/".join(parts)
+
+
+def link_editions(output: Path, langs: list[str]) -> int:
+    """Point every page's edition switch (``a.tscompress-lang``) at the same page of the other edition,
+    or at its first page where that edition has no such page, by a path relative to the page: it
+    works without JavaScript, at any depth of the book. Returns the number of pages changed."""
+    import re
+
+    changed = 0
+    for lang in langs:
+        html_dir = output / lang / "_build" / "html"
+        for other in (o for o in LANGS if o != lang):
+            other_dir = output / other / "_build" / "html"
+            pattern = re.compile(r'(<a class="tscompress-lang" href=")[^"]*(" data-other="' + other + '")')
+            for page in html_dir.rglob("*.html"):
+                text = page.read_text(encoding="utf-8")
+                if "tscompress-lang" not in text:
+                    continue
+                target = other_dir / _counterpart(page.relative_to(html_dir).as_posix(), lang, other)
+                if not target.is_file():
+                    target = other_dir / "book" / other / "index.html"
+                href = Path(os.path.relpath(target, page.parent)).as_posix()
+                new = pattern.sub(lambda m: m.group(1) + html.escape(href) + m.group(2), text)
+                if new != text:
+                    atomic_write_text(page, new)
+                    changed += 1
+    return changed
+
+
 def build_book(args) -> int:
     root = root_or_error()
-    from .cli import _chapter_params, _results_dir
+    from .cli import _chapter_params, _datasets, _results_dir
 
     results_dir = _results_dir(root, args)
     langs = [l.strip() for l in args.lang.split(",") if l.strip()]
@@ -364,6 +466,7 @@ def build_book(args) -> int:
     output.mkdir(parents=True, exist_ok=True)
     chapters = chapter_names(root)
     params = _chapter_params(args)
+    datasets = _datasets(args, params)
     steps: list[tuple[str, str, float]] = []
     t_all = time.perf_counter()
 
@@ -371,20 +474,23 @@ def build_book(args) -> int:
         s = int(time.perf_counter() - t_all)
         return f"{s // 60:02d}:{s % 60:02d}"
 
-    for i, chapter in enumerate(chapters, 1):
+    nodes = [(d, c) for d in datasets for c in chapters]
+    for i, (dataset, chapter) in enumerate(nodes, 1):
+        where = results_dir / dataset
+        name = f"{dataset}/{chapter}"
         if args.reuse:
-            if not (results_dir / chapter / "manifest.json").exists():
-                raise ConfigError(f"--reuse: no results for {chapter} in {results_dir}; run without --reuse first")
-            steps.append((f"chapter {chapter}", "reused", 0.0))
+            if not (where / chapter / "manifest.json").exists():
+                raise ConfigError(f"--reuse: no results for {chapter} on {dataset} in {where}; run without --reuse first")
+            steps.append((name, "reused", 0.0))
             continue
-        print(f"[{i}/{len(chapters)}] {chapter} (elapsed {elapsed()})", flush=True)
-        outcome = run_chapter(chapter, params, results_dir, force=args.force, root=root)
+        print(f"[{i}/{len(nodes)}] {name} (elapsed {elapsed()})", flush=True)
+        outcome = run_chapter(chapter, {**params, "dataset": dataset}, where, force=args.force, root=root)
         status = "unchanged, kept" if outcome.status == "cached" else "ran"
-        steps.append((f"chapter {chapter}", status, 0.0 if outcome.status == "cached" else outcome.seconds))
-        print(f"      {chapter}: {status} ({outcome.seconds:.0f} s)", flush=True)
+        steps.append((name, status, 0.0 if outcome.status == "cached" else outcome.seconds))
+        print(f"      {name}: {status} ({outcome.seconds:.0f} s)", flush=True)
 
     t0 = time.perf_counter()
-    src = stage_sources(root, results_dir, chapters, output / "src")
+    src = stage_sources(root, results_dir, chapters, output / "src", datasets=datasets)
     steps.append(("stage sources", "ok", time.perf_counter() - t0))
     logs = output / "logs"
     logs.mkdir(exist_ok=True)
@@ -395,6 +501,7 @@ def build_book(args) -> int:
         _run_build(src, lang, output / lang, "html", logs / f"html-{lang}.log")
         _check_outputs(output / lang, lang, src)
         steps.append((f"html {lang}", "ok", time.perf_counter() - t0))
+    link_editions(output, langs)
     if args.pdf:
         if not shutil.which("xelatex") or not shutil.which("latexmk"):
             raise BookError("--pdf needs xelatex and latexmk (Debian: texlive-xetex texlive-latex-extra "
@@ -410,12 +517,13 @@ def build_book(args) -> int:
             steps.append((f"pdf {lang}", "ok", time.perf_counter() - t0))
     landing = _landing(output, langs, pdfs, args.profile)
     total = time.perf_counter() - t_all
-    write_json(output / "build_times.json", {"profile": args.profile, "steps": [
+    write_json(output / "build_times.json", {"profile": args.profile, "datasets": datasets, "steps": [
         {"step": s, "status": st, "seconds": round(sec, 1)} for s, st, sec in steps], "total_seconds": round(total, 1)})
-    print("\nstep".ljust(34) + "status".ljust(18) + "seconds")
+    width = max(33, *(len(step) + 1 for step, _, _ in steps))
+    print("\nstep".ljust(width + 1) + "status".ljust(18) + "seconds")
     for step, status, sec in steps:
-        print(f"{step:<33}{status:<18}{sec:>7.0f}")
-    print(f"{'total':<51}{total:>7.0f}")
+        print(f"{step:<{width}}{status:<18}{sec:>7.0f}")
+    print(f"{'total':<{width + 18}}{total:>7.0f}")
     print(f"\nlanding page: {landing}")
     for lang in langs:
         print(f"{lang} HTML:      {output / lang / '_build' / 'html' / 'index.html'}")

@@ -118,14 +118,15 @@ def start(
     parameters: Mapping[str, Any] | None = None,
 ) -> Chapter:
     """Open a chapter run: profile with overrides, seeds (``seed`` = one seed instead of the
-    profile's list), device, and the output folder (``results/<profile>/<chapter>`` by default)."""
+    profile's list), device, and the output folder (``results/<profile>/<dataset>/<chapter>`` by default,
+    as ``tscompress run`` lays it out)."""
     prof = get_profile(profile, overrides)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
     seeds = [seed] if seed is not None else list(prof.seeds)
     if results_dir is None:
         root = project_root() or Path.cwd()
-        results_dir = str(root / "results" / profile)
+        results_dir = str(root / "results" / profile / dataset)
     dev = str(resolve_device(device))
     run = ChapterRun(chapter, results_dir, out_dir, profile=prof, parameters=dict(parameters or {}))
     ch = Chapter(chapter, prof, dataset, data_dir, protocol, seeds, dev, run)

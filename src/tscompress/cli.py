@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="quick", help="smoke | quick | full (default: quick)")
     parser.add_argument("--data-dir", default=None, help="folder with NAME/NAME_TRAIN.ts (and NAME_TEST.ts); "
                         "default: $TSCOMPRESS_DATA_DIR, the download cache, or a download")
-    parser.add_argument("--results-dir", default=None, help="default: results/<profile> in the repository")
+    parser.add_argument("--datasets", default=None, metavar="A,B",
+                        help="comma-separated UEA/UCR dataset names, each run into <results-dir>/<name>/ "
+                             "(default: the profile's list; the first is the book's main thread)")
+    parser.add_argument("--results-dir", default=None, help="default: results/<profile> in the repository; "
+                        "each dataset's chapters go to <results-dir>/<dataset>/<chapter>")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                         help="a notebook parameter (dataset=BasicMotions, seed=1) or a profile setting "
                              "with a dotted name (models.epochs=5); repeatable")
@@ -83,6 +88,33 @@ def _results_dir(root: Path, args) -> Path:
     return Path(args.results_dir).resolve() if args.results_dir else root / "results" / args.profile
 
 
+def _datasets(args, params: dict) -> list[str]:
+    """The datasets to run: ``--datasets``, else a ``-p dataset=NAME``, else the profile's list.
+    A ``dataset`` notebook parameter is taken out of ``params``: each run sets its own."""
+    from .profiles import get_profile
+
+    given = params.pop("dataset", None)
+    if args.datasets is not None:
+        if given is not None:
+            raise ConfigError("give the datasets either with --datasets or with -p dataset=NAME, not both")
+        names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+        if not names:
+            raise ConfigError("--datasets lists no dataset")
+    elif given is not None:
+        if not isinstance(given, str) or not given.strip():
+            raise ConfigError(f"parameter 'dataset' takes a dataset name, got {given!r}")
+        names = [given.strip()]
+    else:
+        names = list(get_profile(args.profile, {k: v for k, v in params.items() if "." in k}).datasets)
+    bad = [d for d in names if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", d)]
+    if bad:
+        raise ConfigError(f"{bad[0]!r} is not a dataset name (letters, digits, '_' and '-')")
+    doubles = sorted({d for d in names if names.count(d) > 1})
+    if doubles:
+        raise ConfigError(f"--datasets names {', '.join(doubles)} more than once")
+    return names
+
+
 def _chapter_params(args) -> dict:
     params = _params(args.param)
     params["profile"] = args.profile
@@ -99,10 +131,19 @@ def cmd_run(args) -> int:
     root = root_or_error()
     chapter = resolve_chapter(args.chapter, root)  # an unknown chapter fails before anything is printed
     results = _results_dir(root, args)
+    params = _chapter_params(args)
+    datasets = _datasets(args, params)
     t0 = time.perf_counter()
-    print(f"tscompress: running {chapter} (profile {args.profile}) into {results}", flush=True)
-    outcome = run_chapter(args.chapter, _chapter_params(args), results, force=args.force,
-                          progress=not args.quiet, root=root)
+    for dataset in datasets:
+        print(f"tscompress: running {chapter} on {dataset} (profile {args.profile}) into {results / dataset}", flush=True)
+        outcome = run_chapter(args.chapter, {**params, "dataset": dataset}, results / dataset, force=args.force,
+                              progress=not args.quiet, root=root)
+        _report(outcome)
+    print(f"done in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def _report(outcome) -> None:
     how = "unchanged since its last run; kept" if outcome.status == "cached" else f"ran in {outcome.seconds:.0f} s"
     print(f"{outcome.chapter}: {how}")
     print(f"  results:  {outcome.out_dir}")
@@ -119,8 +160,6 @@ def cmd_run(args) -> int:
         print(f"  manifest: {manifest}")
     for line in outcome.summary:
         print(f"  {line}")
-    print(f"done in {time.perf_counter() - t0:.0f} s")
-    return 0
 
 
 def cmd_book(args) -> int:

@@ -167,8 +167,13 @@ def localize_numbers(text: str, lang: str) -> str:
     if _lang(lang) == "en" or not text:
         return text
     text = _INTERVAL.sub(lambda m: f"[{m.group(1)}{LIST_SEP[lang]}{m.group(2)}]", text)
-    return _NUMBER_TOKEN.sub(lambda m: m.group(1) if m.group(1) in _ALREADY_LOCAL else _reformat(m.group(1), lang),
+    text = _NUMBER_TOKEN.sub(lambda m: m.group(1) if m.group(1) in _ALREADY_LOCAL else _reformat(m.group(1), lang),
                              text)
+    # "0,761, 1 пример": after a decimal comma, a list's comma would read as another one
+    return _AFTER_DECIMAL.sub(lambda m: m.group(1) + LIST_SEP[lang], text)
+
+
+_AFTER_DECIMAL = re.compile(r"(\d,\d+), (?=-?\d)")
 
 
 def method_name(method: str, lang: str) -> str:

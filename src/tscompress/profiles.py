@@ -10,6 +10,10 @@
 sampling, learning rate, weight decay: :mod:`tscompress.recipes`); ``models.recipes`` are the recipes the models chapter cross-validates
 to choose it (``models.recipe_skip``: ``"recipe:Model"`` pairs left out, to save time), and ``models.reference_kernels`` the MiniRocket reference's number of kernels.
 
+``datasets`` lists the UEA/UCR datasets a book runs every chapter on (``--datasets`` replaces it);
+the first is the book's main thread (Heartbeat, the study's dataset), each further one gets its own
+results folder ``results/<profile>/<dataset>/`` and its own executed notebooks in the book.
+
 ``models.cv_folds`` is the number of cross-validation folds over which the models chapter also
 evaluates the baselines (every labelled case tested once); below 2 skips that section (the notebook
 runs, but the book's models page needs it).
@@ -39,6 +43,7 @@ epoch kept by validation balanced accuracy."""
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
         "description": "seconds, for tests: tiny data subsets, one epoch",
+        "datasets": ["Heartbeat"],
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": 24, "max_eval": 12},
         "models": {"names": list(_ALL_MODELS), "epochs": 1, "patience": None, "batch_size": 16,
@@ -57,6 +62,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "description": "the whole book on a 2-core CPU in about 20 minutes: exact architectures, one seed, smaller grids",
+        "datasets": ["Heartbeat"],
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
@@ -78,6 +84,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "full": {
         "description": "the study's settings (30 epochs, patience 10, full grids), three seeds; meant for a GPU",
+        "datasets": ["Heartbeat"],
         "seeds": [0, 1, 2],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
         "models": {"names": list(_ALL_MODELS), "epochs": 30, "patience": 10, "batch_size": 16,
@@ -195,6 +202,9 @@ def get_profile(name: str, overrides: Mapping[str, Any] | None = None) -> Profil
     prof = Profile(name, PROFILES[name]).with_overrides(overrides)
     from .recipes import get_recipe  # names checked here, so a bad one fails before anything runs
 
+    datasets = prof.datasets
+    if not datasets or not all(isinstance(d, str) and d.strip() for d in datasets) or len(set(datasets)) != len(datasets):
+        raise ConfigError(f"profile {name!r}: datasets must be a non-empty list of distinct names, got {datasets!r}")
     get_recipe(prof.train.recipe)
     for recipe in prof.models.recipes:
         get_recipe(recipe)

@@ -1,7 +1,7 @@
 """Where results go, and how they are written.
 
 A chapter notebook writes everything it produces into one folder, ``<results_dir>/<chapter>/``
-(``results/<profile>/00_models/`` by default): tables as CSV, figures as PNG and SVG, numbers as
+(``results/<profile>/<dataset>/00_models/`` by default): tables as CSV, figures as PNG and SVG, numbers as
 JSON (and myst-nb ``glue`` for the book), checkpoints, and a ``manifest.json`` that records the
 run (profile, dataset, protocol, seeds, device, versions, commit, wall time).
 

@@ -59,12 +59,12 @@ def cases(a: float, b: float) -> int:
 
 def gap_text(a: float, b: float, lang: str, arrow: bool = False) -> str:
     """``"0.761 vs 0.766, one case of 205"`` (or ``→`` with ``arrow``) in ``lang`` — the study's own
-    numbers, quoted with how many of its test cases they differ by."""
+    numbers, quoted with how many of its test cases they differ by (Russian: ``0,761 против 0,766;
+    1 пример из 205``, numbers and agreement through :mod:`tscompress.names`)."""
+    from .names import LIST_SEP, RU_NOUNS, counted, number
+
     n = cases(a, b)
-    if lang == "ru":
-        sep = " → " if arrow else " против "
-        fmt = lambda v: f"{v:.3f}".replace(".", ",")
-        unit = "пример" if n % 10 == 1 and n % 100 != 11 else ("примера" if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14) else "примеров")
-        return f"{fmt(a)}{sep}{fmt(b)}, {n} {unit} из {TEST_CASES}"
-    unit = "case" if n == 1 else "cases"
-    return f"{a:.3f}{' → ' if arrow else ' vs '}{b:.3f}, {n} {unit} of {TEST_CASES}"
+    sep = {"en": " → " if arrow else " vs ", "ru": " → " if arrow else " против "}[lang]
+    count = (counted(n, RU_NOUNS["case.nom"], lang) + f" из {TEST_CASES}" if lang == "ru"
+             else counted(n, {"one": "case", "other": "cases"}, lang) + f" of {TEST_CASES}")
+    return f"{number(a, lang)}{sep}{number(b, lang)}{LIST_SEP[lang]}{count}"
