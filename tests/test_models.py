@@ -94,6 +94,32 @@ def test_inception_fast_equals_slow_including_gradients():
         torch.testing.assert_close(g_fast, g_slow, atol=1e-4, rtol=1e-5)
 
 
+@pytest.mark.parametrize("h,w", [(1, 405), (3, 202), (2, 3), (7, 67), (21, 20), (1, 1)])
+def test_cropped_channels_last_conv_equals_the_plain_convolution(h, w):
+    """The outer kernel rows/columns that only meet zero padding are dropped: same outputs (float32
+    rounding aside) and the same weight gradients, exactly zero on the dropped rows."""
+    from tscompress.models.timesnet import cropped_conv2d
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, h, w)
+    weight = torch.randn(5, 4, 11, 11, requires_grad=True)
+    bias = torch.randn(5, requires_grad=True)
+    fast = cropped_conv2d(x, weight, bias, 5)
+    plain = torch.nn.functional.conv2d(x, weight, bias, padding=5)
+    assert fast.shape == plain.shape and fast.is_contiguous()
+    torch.testing.assert_close(fast, plain, atol=1e-4, rtol=1e-5)  # sums of 484 terms of size ~1
+    grads = []
+    for out in (fast, plain):
+        weight.grad = None
+        out.square().sum().backward()
+        grads.append(weight.grad.clone())
+    torch.testing.assert_close(grads[0], grads[1], atol=1e-5 * float(grads[1].abs().max()), rtol=1e-4)
+    if h < 6:
+        rows = min(11, 2 * h - 1)
+        assert torch.count_nonzero(grads[0][:, :, : (11 - rows) // 2]) == 0
+        assert torch.count_nonzero(grads[1][:, :, : (11 - rows) // 2]) == 0
+
+
 def test_inception_after_removing_a_branch():
     torch.manual_seed(0)
     block = InceptionBlock(3, 4)
