@@ -197,7 +197,7 @@ def test_every_further_dataset_has_its_executed_notebooks_and_a_row_on_the_first
         index = pages[f"book/{lang}/index.html"]
         for dataset in SMOKE_DATASETS:
             data = next(iter(json.loads((results / dataset / "00_models" / "manifest.json").read_text())["data"].values()))
-            row = re.search(r"<tr[^>]*>\s*<td[^>]*>" + dataset + r"</td>(.*?)</tr>", index, re.S)
+            row = re.search(r"<tr[^>]*>\s*<td[^>]*>(?:<p>)?" + dataset + r"(?:</p>)?</td>(.*?)</tr>", index, re.S)
             assert row, (lang, dataset)
             cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
             assert cells[1].replace("\u00a0", "").replace(" ", "").split("/") == [
