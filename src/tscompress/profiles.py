@@ -1,7 +1,8 @@
 """Run sizes: the one place that says how big a run is.
 
 * ``smoke`` — seconds; for tests. Tiny subsets of the data, one epoch, smallest grids.
-* ``quick`` — the whole book on a 2-core CPU in about 20 minutes: the study's exact architectures
+* ``quick`` — the whole book on a 2-core CPU (about 25 minutes with AVX-512; the models chapter alone took
+  20 minutes on a 2-core AVX2 EPYC on 2026-12-03): the study's exact architectures
   and sequence length, the study's 30 base epochs, fewer fine-tuning epochs, smaller grids, one seed.
 * ``full`` — the study's own settings (30 base epochs with patience 10, 10 fine-tuning epochs,
   the full grids) and three seeds; meant for a GPU.
@@ -61,7 +62,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                  "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
     },
     "quick": {
-        "description": "the whole book on a 2-core CPU in about 20 minutes: exact architectures, one seed, smaller grids",
+        "description": "the whole book on a 2-core CPU: exact architectures, one seed, smaller grids",
         "datasets": ["Heartbeat"],
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
