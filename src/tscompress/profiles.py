@@ -3,7 +3,8 @@
 * ``smoke`` — seconds; for tests. Tiny subsets of the data, one epoch, smallest grids.
 * ``quick`` — the whole book on a 2-core CPU (about 25 minutes with AVX-512; the models chapter alone took
   20 minutes on a 2-core AVX2 EPYC on 2026-12-03): the study's exact architectures
-  and sequence length, the study's 30 base epochs, fewer fine-tuning epochs, smaller grids, one seed.
+  and sequence length, the study's 30 base epochs, fewer fine-tuning epochs (2 after sparsification, 5 for
+  QAT, 4 for PEFT, 6 for the students), smaller grids, one seed.
 * ``full`` — the study's own settings (30 base epochs with patience 10, 10 fine-tuning epochs,
   the full grids) and three seeds; meant for a GPU.
 
@@ -62,7 +63,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                  "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
     },
     "quick": {
-        "description": "the whole book on a 2-core CPU: exact architectures, one seed, smaller grids",
+        "description": "the whole book on a 2-core CPU: exact architectures, one seed, smaller grids and fewer fine-tuning epochs",
         "datasets": ["Heartbeat"],
         "seeds": [0],
         "data": {"val_fraction": 0.2, "test_fraction": 0.3, "max_train": None, "max_eval": None},
@@ -78,11 +79,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "train": dict(_RECIPE),
         "bootstrap": 2000,
         "compare": {"latency_repeats": 5, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
-        "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.5, 1.0], "ofa_points": [[0.5, 0.25], [0.25, 0.5]], "T": 2.0, "gamma": 1.0, "epochs": 10, "patience": None, "batch_size": 16},
-        "sparsify": {"fractions": [0.25, 0.5, 0.75, 0.9], "density": 0.02, "epochs": 3, "patience": None, "batch_size": 16},
+        "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.5, 1.0], "ofa_points": [[0.5, 0.25], [0.25, 0.5]], "T": 2.0, "gamma": 1.0, "epochs": 6, "patience": None, "batch_size": 16},
+        "sparsify": {"fractions": [0.25, 0.5, 0.75, 0.9], "density": 0.02, "epochs": 2, "patience": None, "batch_size": 16},
         "quantize": {"ptq_bits": [8, 4, 3, 2], "qat_bits": [8, 4], "finetune_bits": [8, 4, 3, 2],
-                     "finetune_epochs": 3, "finetune_fraction": 0.002, "epochs": 10, "patience": None, "batch_size": 16},
-        "peft": {"ranks": [1, 16], "epochs": 8, "patience": None, "batch_size": 16, "lr": 0.001, "alpha_ratio": 2.0,
+                     "finetune_epochs": 2, "finetune_fraction": 0.002, "epochs": 5, "patience": None, "batch_size": 16},
+        "peft": {"ranks": [1, 16], "epochs": 4, "patience": None, "batch_size": 16, "lr": 0.001, "alpha_ratio": 2.0,
                  "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"], "dylora": True,
                  "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
     },
