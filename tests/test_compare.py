@@ -216,3 +216,10 @@ def test_side_by_side_latency_times_every_model_and_restores_modes():
     assert set(times) == {"small", "big"} and all(v > 0 for v in times.values())
     assert times["big"] > times["small"]
     assert small.training  # mode restored
+
+
+def test_mcnemar_cell_shows_the_counts_p_and_a_star_or_a_dash():
+    row = {"only_variant": 3, "only_baseline": 11, "p_value": 0.0574, "significant": False}
+    assert compare.mcnemar_cell(row, "en") == "3 / 11, 0.06"
+    assert compare.mcnemar_cell({**row, "p_value": 0.012, "significant": True}, "ru") == "3 / 11, 0,01 *"
+    assert compare.mcnemar_cell({"p_value": float("nan")}, "en") == "—"

@@ -162,3 +162,9 @@ def test_a_list_after_a_russian_decimal_is_separated_by_semicolons():
     assert names.localize_numbers("895,442, 3", "ru") == "895\u00a0442, 3"
     once = names.localize_numbers("p = 0.5, 12 cases", "ru")
     assert once == "p = 0,5; 12 cases" and names.localize_numbers(once, "ru") == once
+
+
+def test_chapter_names_and_short_numbers():
+    assert names.chapter_name("01_sparsification", "ru") == "разреживание"
+    assert names.chapter_name("99_new", "en") == "99_new"
+    assert [names.short_number(v, "ru") for v in (0.3, 1.0, 0.25)] == ["0,3", "1", "0,25"]

@@ -251,7 +251,7 @@ run.glue_counted("epochs", cfg.epochs, "epoch.nom", fmt="{}")
 run.glue("alphas", ", ".join(f"{a:g}" for a in cfg.alphas))
 for lang in plots.LANGS:  # simplex points: a Russian decimal comma must not double as the separator
     run.glue(f"ofa_points_{lang}", "; ".join(
-        "(" + names.LIST_SEP[lang].join(names.number(v, lang, len(f"{v:g}".partition(".")[2])) for v in (p[0], p[1], 1 - p[0] - p[1]))
+        "(" + names.LIST_SEP[lang].join(names.short_number(v, lang) for v in (p[0], p[1], 1 - p[0] - p[1]))
         + ")" for p in cfg.ofa_points))
 run.glue("T", f"{cfg.T:g}")
 

@@ -47,16 +47,8 @@ table = compare.dedupe(table, preds)  # one model recorded under two settings is
 folded = table[table["also_settings"] != ""]
 print(f"{n_recorded} variants from {', '.join(upstream)}; {n_recorded - len(table)} were the same model as another "
       f"setting: {', '.join(f'{r.id} = {r.also_settings}' for r in folded.itertuples()) or 'none'}")
-CHAPTER_LABELS = {
-    "00_models": {"en": "baseline", "ru": "базовая"},
-    "01_sparsification": {"en": "sparsification", "ru": "разреживание"},
-    "02_distillation": {"en": "distillation", "ru": "дистилляция"},
-    "03_quantization": {"en": "quantization", "ru": "квантование"},
-    "04_peft": {"en": "PEFT", "ru": "PEFT"},
-    "05_comparison": {"en": "combined", "ru": "комбинации"},
-}
 run.save_tables(lambda lang: pd.DataFrame([
-    {plots.label("chapter", lang): CHAPTER_LABELS.get(c, {}).get(lang, c), plots.label("method", lang): names.method_name(m, lang),
+    {plots.label("chapter", lang): names.chapter_name(c, lang), plots.label("method", lang): names.method_name(m, lang),
      {"en": "variants", "ru": "вариантов"}[lang]: n}
     for (c, m), n in table.groupby(["chapter", "method"], sort=False).size().items()]), "variant_counts")
 
@@ -157,7 +149,7 @@ run.save_table(cmp.assign(model_file=[chapter_relative(f, c) for f, c in zip(cmp
 def shown(df, lang):
     num = lambda v, d=3: names.number(v, lang, d)  # noqa: E731
     t = df.copy()
-    t["chapter"] = [CHAPTER_LABELS.get(c, {}).get(lang, c) for c in t["chapter"]]
+    t["chapter"] = [names.chapter_name(c, lang) for c in t["chapter"]]
     t["variant"] = [names.variant_name(r, lang) for r in t.to_dict("records")]
     t["accuracy"] = [names.interval(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi, lang)
                      for r in t.itertuples()]
@@ -166,8 +158,7 @@ def shown(df, lang):
     t["lat1"] = t["latency_b1_rel"].map(lambda v: num(v, 2))
     t["lat64"] = t["latency_b64_rel"].map(lambda v: num(v, 2))
     t["cost"] = t["train_seconds"].map(lambda v: num(v, 0))
-    t["test"] = [("—" if np.isnan(r.p_value) else f"{int(r.only_variant)} / {int(r.only_baseline)}, {num(r.p_value, 2)}"
-                  + (" *" if r.significant else "")) for r in t.itertuples()]
+    t["test"] = [compare.mcnemar_cell(r, lang) for r in t.to_dict("records")]
     t["majority"] = t["test_majority_rate"].map(num)
     cols = [("chapter", "chapter"), ("variant", "variant"), ("base", "base"),
             ("nonzero", "params_nonzero"), ("stored", "stored_kib"), ("accuracy", "test_accuracy"),
@@ -176,7 +167,6 @@ def shown(df, lang):
     return plots.display_table(t, cols, lang)
 
 
-cmp["chapter_label"] = [CHAPTER_LABELS.get(c, {}).get("en", c) for c in cmp["chapter"]]
 run.save_tables(lambda lang: shown(cmp, lang), "table_all")
 
 # %% [markdown]
@@ -193,7 +183,7 @@ ref_line = (str(ref_first["model"]), float(ref_first["test_accuracy"]))
 
 def pareto(cost, front, log):
     def make(lang):
-        t = cmp.assign(chapter_label=[CHAPTER_LABELS.get(c, {}).get(lang, c) for c in cmp["chapter"]])
+        t = cmp.assign(chapter_label=[names.chapter_name(c, lang) for c in cmp["chapter"]])
         return compare.pareto_figure(t, cost, lang, log=log, front=front, reference=ref_line)
     return make
 

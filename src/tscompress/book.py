@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import BookError, ConfigError
 from .names import localize_numbers
@@ -82,6 +82,14 @@ def _t(key: str, lang: str, **kw: Any) -> str:
     return TEXT[key][lang].format(**kw)
 
 
+def _chapter_seconds(results_dir: Path, chapter: str) -> float:
+    """A chapter's wall time: the runner's record of its last run, else the notebook's own manifest."""
+    run = results_dir / chapter / "run.json"
+    if run.exists():
+        return float(read_json(run).get("seconds", 0.0))
+    return float(read_json(results_dir / chapter / "manifest.json").get("wall_seconds") or 0.0)
+
+
 def _dataset_rows(results_dir: Path, chapters: list[str], lang: str) -> tuple[str, str, str, str, str, str]:
     """One dataset's row of the first page: name, protocol, train / val / test cases, classes and the test
     set's majority rate, channels × length, and the wall time of all its chapters."""
@@ -92,11 +100,7 @@ def _dataset_rows(results_dir: Path, chapters: list[str], lang: str) -> tuple[st
     sizes = data.get("sizes", {})
     split = " / ".join(number(sizes[k], lang, 0) if k in sizes else "?" for k in ("train", "val", "test"))
     majority = (data.get("majority_rate") or {}).get("test")
-    seconds = 0.0
-    for c in chapters:
-        run = results_dir / c / "run.json"
-        seconds += float(read_json(run).get("seconds", 0) if run.exists()
-                         else read_json(results_dir / c / "manifest.json").get("wall_seconds") or 0)
+    seconds = sum(_chapter_seconds(results_dir, c) for c in chapters)
     shape = f"{data.get('n_channels', '?')} × {data.get('seq_len', '?')}"
     return (str(first.get("dataset")), f"`{first.get('protocol', '?')}`", split,
             f"{data.get('n_classes', '?')}; {number(majority, lang) if majority is not None else '—'}",
@@ -104,11 +108,11 @@ def _dataset_rows(results_dir: Path, chapters: list[str], lang: str) -> tuple[st
 
 
 def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
-                      datasets: Mapping[str, Path] | None = None) -> str:
+                      datasets: list[Path] | None = None) -> str:
     """The run manifest shown on each edition's first page, from the chapters' manifests
-    (``results_dir``: the main dataset's results; ``datasets``: every dataset's, when there are several)."""
+    (``results_dir``: the main dataset's results; ``datasets``: every dataset's folder, when there are several)."""
     manifests = {c: read_json(results_dir / c / "manifest.json") for c in chapters}
-    runs = {c: read_json(results_dir / c / "run.json") for c in chapters if (results_dir / c / "run.json").exists()}
+    seconds = {c: _chapter_seconds(results_dir, c) for c in chapters}
     first = manifests[chapters[0]]
     env = first.get("environment", {})
     data = next(iter(first.get("data", {}).values()), {})
@@ -144,16 +148,14 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
     lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
     lines += [f"| {_t('chapter', lang)} | {_t('wall', lang)} | {_t('finished', lang)} |", "|---|---:|---|"]
     for c in chapters:
-        seconds = runs.get(c, {}).get("seconds", manifests[c].get("wall_seconds"))
-        lines.append(f"| {c} | {float(seconds):.0f} | {manifests[c].get('finished', '')} |")
-    total = sum(float(runs.get(c, {}).get("seconds", manifests[c].get("wall_seconds")) or 0) for c in chapters)
-    lines.append(f"| **{_t('total', lang)}** | **{total:.0f}** | |")
+        lines.append(f"| {c} | {seconds[c]:.0f} | {manifests[c].get('finished', '')} |")
+    lines.append(f"| **{_t('total', lang)}** | **{sum(seconds.values()):.0f}** | |")
     if datasets:
         lines += ["", _t("datasets_intro", lang), "",
                   "| " + " | ".join(_t(k, lang) for k in ("dataset", "protocol", "splits", "classes_majority",
                                                           "shape", "wall")) + " |",
                   "|---|---|---|---|---|---:|"]
-        lines += ["| " + " | ".join(_dataset_rows(folder, chapters, lang)) + " |" for folder in datasets.values()]
+        lines += ["| " + " | ".join(_dataset_rows(folder, chapters, lang)) + " |" for folder in datasets]
     return "\n".join(lines) + "\n"
 
 
@@ -325,8 +327,8 @@ def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path,
     for dataset in extra:
         _stage_results(results_dir / dataset, chapters, gen / dataset, paths)
     for lang in LANGS:
-        atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(main_dir, chapters, lang, datasets={
-            d: results_dir / d for d in datasets} if datasets and len(datasets) > 1 else None))
+        atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(
+            main_dir, chapters, lang, datasets=[results_dir / d for d in datasets] if extra else None))
     shutil.rmtree(src, ignore_errors=True)
     os.replace(tmp, src)
     return src

@@ -18,7 +18,7 @@ from .metrics import mcnemar
 from .names import kib, number, variant_name
 from .variants import load_model, pareto_front
 
-__all__ = ["paired_tests", "front_table", "measure_latencies", "mark_fronts", "recommend", "smallest_not_worse", "nothing_to_lose",
+__all__ = ["paired_tests", "front_table", "mcnemar_cell", "measure_latencies", "mark_fronts", "recommend", "smallest_not_worse", "nothing_to_lose",
            "dedupe", "RECOMMEND_CRITERION", "pareto_figure", "front_names", "dominated", "claims",
            "pipeline_sources", "PIPELINE_CHAPTERS", "BASELINE_METHOD"]
 
@@ -236,6 +236,16 @@ def front_names(table: pd.DataFrame, cost: str, front: str, lang: str, quality: 
                      f"{number(r[quality], lang)}" for k, r in enumerate(f.to_dict("records"), 1))
 
 
+def mcnemar_cell(row: Mapping[str, Any], lang: str) -> str:
+    """A variant's paired test against fp32 as a table shows it: ``b / c, p`` (``*`` when p < 0.05),
+    ``—`` when it was not tested."""
+    p = row.get("p_value", np.nan)
+    if pd.isna(p):
+        return "—"
+    return (f"{int(row['only_variant'])} / {int(row['only_baseline'])}, {number(p, lang, 2)}"
+            + (" *" if row.get("significant") else ""))
+
+
 def front_table(table: pd.DataFrame, cost: str, front: str, lang: str, quality: str = "test_accuracy") -> pd.DataFrame:
     """The front of :func:`pareto_figure` as a table, numbered as in the figure: variant, stored size,
     test accuracy with its interval, balanced accuracy, and the paired test against fp32."""
@@ -245,16 +255,13 @@ def front_table(table: pd.DataFrame, cost: str, front: str, lang: str, quality: 
     f = table[table[front] & table[cost].notna()].sort_values(cost)
     rows = []
     for k, r in enumerate(f.to_dict("records"), 1):
-        p = r.get("p_value", np.nan)
-        tested = p is not None and not (isinstance(p, float) and np.isnan(p))
         rows.append({
             "№": k,
             label("variant", lang): variant_name(r, lang, base=True),
             label("stored_kib", lang): number(r["stored_bytes"] / 1024, lang, 1),
             label("test_accuracy", lang): interval(r["test_accuracy"], r["test_accuracy_lo"], r["test_accuracy_hi"], lang),
             label("test_balanced", lang): number(r.get("test_balanced_accuracy", np.nan), lang),
-            label("mcnemar", lang): (f"{int(r['only_variant'])} / {int(r['only_baseline'])}, {number(p, lang, 2)}"
-                                     + (" *" if r.get("significant") else "")) if tested else "—",
+            label("mcnemar", lang): mcnemar_cell(r, lang),
         })
     return pd.DataFrame(rows)
 

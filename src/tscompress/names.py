@@ -18,7 +18,7 @@ from babel import Locale
 from babel import numbers as _numbers
 
 __all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "interval", "plural",
-           "counted", "RU_NOUNS"]
+           "counted", "RU_NOUNS", "CHAPTER_NAMES", "chapter_name", "short_number"]
 
 LOCALES = {"en": "en", "ru": "ru"}
 
@@ -45,6 +45,22 @@ METHOD_NAMES: dict[str, dict[str, str]] = {
 }
 """Every method identifier a chapter records, with its name in each edition (one place: tables,
 figures and glued text all take names from here)."""
+
+CHAPTER_NAMES: dict[str, dict[str, str]] = {
+    "00_models": {"en": "baseline", "ru": "базовая"},
+    "01_sparsification": {"en": "sparsification", "ru": "разреживание"},
+    "02_distillation": {"en": "distillation", "ru": "дистилляция"},
+    "03_quantization": {"en": "quantization", "ru": "квантование"},
+    "04_peft": {"en": "PEFT", "ru": "PEFT"},
+    "05_comparison": {"en": "combined", "ru": "комбинации"},
+}
+"""The chapter a variant comes from, as the comparison's tables and legends name it."""
+
+
+def chapter_name(chapter: str, lang: str) -> str:
+    """``01_sparsification`` → ``sparsification`` / ``разреживание`` (an unknown chapter: its id)."""
+    return CHAPTER_NAMES.get(chapter, {}).get(_lang(lang), chapter)
+
 
 _WORDS = {
     "base": {"en": "base", "ru": "база"},
@@ -140,6 +156,7 @@ def kib(n_bytes: float, lang: str, digits: int = 1) -> str:
 _EN_NUMBER = r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|-?\d+\.\d+"
 _NUMBER_TOKEN = re.compile(r"(?<![\w.,/:#-])(" + _EN_NUMBER + r")(?![\w.]|,\d)")
 _INTERVAL = re.compile(r"\[(" + _EN_NUMBER + r"), (" + _EN_NUMBER + r")\]")
+_AFTER_DECIMAL = re.compile(r"(\d,\d+), (?=-?\d)")
 
 
 _ALREADY_LOCAL = {"1,000", "-1,000"}
@@ -172,8 +189,6 @@ def localize_numbers(text: str, lang: str) -> str:
     # "0,761, 1 пример": after a decimal comma, a list's comma would read as another one
     return _AFTER_DECIMAL.sub(lambda m: m.group(1) + LIST_SEP[lang], text)
 
-
-_AFTER_DECIMAL = re.compile(r"(\d,\d+), (?=-?\d)")
 
 
 def method_name(method: str, lang: str) -> str:
@@ -236,6 +251,11 @@ def setting_name(setting: Any, lang: str, removed: float | None = None, also: st
 
 def _decimals(literal: str) -> int:
     return len(literal.split(".", 1)[1]) if "." in literal else 0
+
+
+def short_number(value: float, lang: str) -> str:
+    """``value`` with as many decimals as its shortest form needs (0.3 → ``0,3``, 1.0 → ``1``)."""
+    return number(value, lang, _decimals(f"{value:g}"))
 
 
 def variant_name(row: Mapping[str, Any], lang: str, base: bool = False) -> str:
