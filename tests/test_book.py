@@ -209,3 +209,63 @@ def test_every_further_dataset_has_its_executed_notebooks_and_a_row_on_the_first
                 assert dataset in page
             assert dataset in index  # the table of contents names its appendix part
     assert all(f"{d}/00_models" in proc.stdout for d in SMOKE_DATASETS)
+
+
+def test_every_chapter_page_has_a_section_per_further_dataset(smoke_book, smoke_results):
+    """Heartbeat's role is the first dataset's: each chapter page keeps it as the main thread and adds, for every
+    further dataset, a section with that chapter's headline figure (and table), numbers glued from that dataset's
+    own notebooks."""
+    out, _ = smoke_book
+    results, _ = smoke_results
+    main, *extra = SMOKE_DATASETS
+    heading = {"en": "On {}", "ru": "На датасете {}"}
+    for lang in ("ru", "en"):
+        html = out / lang / "_build" / "html"
+        pages = _pages(out, lang)
+        for chapter in ("00_models", "01_sparsification", "02_distillation", "03_quantization", "04_peft",
+                        "05_comparison"):
+            article = re.search(r"<article.*?</article>", pages[f"book/{lang}/{chapter}.html"], re.S).group(0)
+            for dataset in extra:
+                assert heading[lang].format(dataset) in article, (lang, chapter, dataset)
+                section = article[article.index(heading[lang].format(dataset)):]
+                shown = {(html / "book" / lang / src).resolve().read_bytes()
+                         for src in re.findall(r'<img[^>]+src="([^"]+)"', section)}
+                own = {p.read_bytes() for p in (results / dataset / chapter).glob(f"*.{lang}.png")}
+                assert shown and shown <= own, (lang, chapter)  # that dataset's own figures, in the edition's language
+                assert "<table" in section and "pasted-text" in section  # its table, its glued numbers
+            assert heading[lang].format(main) not in article  # the main dataset is the chapter itself
+
+
+def test_comparison_tests_the_studys_conclusions_on_every_dataset(smoke_book, smoke_results):
+    import pandas as pd
+
+    from tscompress.claims import CLAIMS, VERDICTS
+
+    out, _ = smoke_book
+    results, _ = smoke_results
+    for lang in ("ru", "en"):
+        page = _pages(out, lang)[f"book/{lang}/05_comparison.html"]
+        table = re.search(r'<table[^>]*id="compare-table-claims-datasets".*?</table>', page, re.S)
+        table = table or re.search(r'id="compare-table-claims-datasets".*?</table>', page, re.S)
+        assert table, lang
+        head = re.findall(r"<th[^>]*>(.*?)</th>", table.group(0), re.S)
+        assert [re.sub(r"<[^>]+>", "", h).strip() for h in head][1:] == list(SMOKE_DATASETS)
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(0), re.S)[1:]
+        assert len(rows) == len(CLAIMS)
+        shown = {re.sub(r"<[^>]+>", "", c).strip() for r in rows for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[1:]}
+        assert shown <= {v[lang] for v in VERDICTS.values()}, shown
+    for dataset in SMOKE_DATASETS:  # each column is that dataset's own claims table
+        own = pd.read_csv(results / dataset / "05_comparison" / "claims.csv")
+        assert list(own["claim"]) == [c.id for c in CLAIMS]
+        assert set(own["verdict"]) <= set(VERDICTS)
+
+
+def test_a_book_of_one_dataset_renders_without_further_sections(smoke_results, tmp_path):
+    results, _ = smoke_results
+    proc = tscompress("book", "--profile", "smoke", "--results-dir", str(results), "--output", str(tmp_path / "one"),
+                      "--reuse", "--lang", "en", "--datasets", "JapaneseVowels")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = _pages(tmp_path / "one", "en")["book/en/01_sparsification.html"]
+    assert "On BasicMotions" not in page and "On JapaneseVowels" not in page
+    compare = _pages(tmp_path / "one", "en")["book/en/05_comparison.html"]
+    assert "compare-table-claims-datasets" in compare and "JapaneseVowels" in compare

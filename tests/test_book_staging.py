@@ -4,6 +4,7 @@ import json
 import sys
 from pathlib import Path
 
+from conftest import ROOT
 from tscompress import book
 
 
@@ -119,3 +120,16 @@ def test_each_edition_shows_its_own_markdown_cells(tmp_path):
     ru = [c["source"] for c in json.loads(book.edition_notebook(json.dumps(nb), "ru", tmp_path))["cells"]]
     en = [c["source"] for c in json.loads(book.edition_notebook(json.dumps(nb), "en", tmp_path))["cells"]]
     assert ru == ["# Модели", "x = 1", "untranslated"] and en == ["# Models", "x = 1", "untranslated"]
+
+
+def test_no_directive_argument_holds_a_backtick():
+    """A fence's info string may not contain a backtick (CommonMark): ```{csv-table} with a {numref}`…` in its
+    title is not a directive but a paragraph, and the table silently disappears."""
+    import re
+
+    offenders = []
+    for path in sorted((ROOT / "book").rglob("*.md")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(r"\s*(```+|:::+)\{", line) and "`" in re.sub(r"^\s*(```+|:::+)", "", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}")
+    assert not offenders, offenders

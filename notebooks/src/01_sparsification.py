@@ -301,7 +301,7 @@ for lang in plots.LANGS:
     for r in s0[s0["method"] != "fp32"].sort_values(["fraction", "method"]).itertuples():
         res = mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])])
         parts.append({"en": f"{METHODS[r.method][lang]} {r.fraction:.0%}: {res.b} / {res.c} cases, p = {res.p_value:.2f}",
-                      "ru": f"{METHODS[r.method][lang]} {r.fraction:.0%}: {res.b} / {res.c} примеров, "
+                      "ru": f"{METHODS[r.method][lang]} {r.fraction:.0%}: права только одна модель — {res.b} / {res.c}, "
                             f"p = {res.p_value:.2f}"}[lang])
     n_sig = sum(mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])]).significant
                 for r in s0[s0["method"] != "fp32"].itertuples())

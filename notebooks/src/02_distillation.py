@@ -291,12 +291,29 @@ for student in cfg.students:
         res = mcnemar(a, b)
         verdict = {"en": f"OFA {ofa.iloc[0]['setting']} vs KL {kl.iloc[0]['setting']}: {res.b} / {res.c} cases, "
                          f"p = {res.p_value:.2f}" + (" (significant)" if res.significant else " (not significant)"),
-                   "ru": f"OFA {ofa.iloc[0]['setting']} против KL {kl.iloc[0]['setting']}: {res.b} / {res.c} примеров, "
+                   "ru": f"OFA {ofa.iloc[0]['setting']} против KL {kl.iloc[0]['setting']}: прав только один — {res.b} / {res.c}, "
                          f"p = {res.p_value:.2f}" + (" (значимо)" if res.significant else " (не значимо)")}
     else:
         verdict = {"en": "not compared (one of the methods was not run)", "ru": "не сравнивалось (один из методов не запускался)"}
     for lang in plots.LANGS:
         run.glue(f"{tag}_ofa_vs_kl_{lang}", verdict[lang])
+    # the α curve: every distilled point against the plain student (α = 0) on the same test cases
+    curve = g[(g["method"] == "kl") & (g["alpha"] > 0)]
+    for lang in plots.LANGS:
+        if len(plain) and len(curve):
+            ref = kept[(student, "kl", plain.iloc[0]["setting"], s0)][1].correct
+            tests = [(r.setting, mcnemar(kept[(student, "kl", r.setting, s0)][1].correct, ref)) for r in curve.itertuples()]
+            n_sig = sum(res.significant for _, res in tests)
+            listed = "; ".join(f"{names.setting_name(name, lang)}: {res.b} / {res.c}, p = {names.number(res.p_value, lang, 2)}"
+                               for name, res in tests)
+            text = {"en": f"{n_sig} of {len(tests)} distilled points differ significantly from α = 0 "
+                          f"(cases only the distilled / only the plain student got right: {listed})",
+                    "ru": f"значимо отличаются от α = 0 {n_sig} из {len(tests)} точек дистилляции (примеры, на которых "
+                          f"прав только дистиллированный / только обычный ученик: {listed})"}[lang]
+        else:
+            text = {"en": "not compared (α = 0 or a distilled point was not run)",
+                    "ru": "не сравнивалось (нет α = 0 или точки дистилляции)"}[lang]
+        run.glue(f"{tag}_alpha_vs_plain_{lang}", text)
     fl_plain = np.mean([fluctuation(curves[(student, "kl", n, s0)]) for n in plain["setting"]]) if len(plain) else np.nan
     distilled = g[~((g["method"] == "kl") & (g["alpha"] == 0))]
     fl_kd = np.mean([fluctuation(curves[(student, r.method, r.setting, s0)]) for r in distilled.itertuples()])

@@ -350,6 +350,15 @@ run.glue("ptq_summary_en", f"{sum(near)} of {len(near)} PTQ models cannot be tol
                            f"and {sig} differ significantly from the fp32 model (exact McNemar, p < 0.05)")
 run.glue("ptq_summary_ru", f"{sum(near)} из {len(near)} моделей после PTQ неотличимы от доли мажоритарного класса, "
                            f"и {sig} значимо отличаются от модели fp32 (точный критерий Мак-Немара, p < 0,05)")
+for lang in plots.LANGS:  # which PTQ models differ from fp32 on the same cases, by name
+    listed = []
+    for r in q_rows.itertuples():
+        res = mcnemar(correct[(r.method, r.bits, ch.seeds[0])], correct[("fp32", 32, ch.seeds[0])])
+        if res.significant:
+            listed.append(f"{names.method_name(r.method, lang)} int{r.bits} ({res.b} / {res.c}, "
+                          f"p = {names.number(res.p_value, lang, 3)})")
+    run.glue(f"ptq_sig_list_{lang}", "; ".join(listed) if listed else
+             {"en": "none", "ru": "ни одна"}[lang])
 lowest = min(cfg.ptq_bits)
 for method in ("quantile", "uniform", "nf"):
     r = s0.loc[(method, lowest)]

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tscompress import chapter, models, plots, quantize, report, study, train, variants
+from tscompress import chapter, models, names, plots, quantize, report, study, train, variants
+from tscompress.metrics import mcnemar
 from tscompress import peft as tp
 from tscompress.peft import figures as pf
 from tscompress.peft.experiment import dylora_finetune, finetune
@@ -164,7 +165,7 @@ def make_base(key, pre):
 
 
 log = variants.VariantLog(run)
-rows, histories, refs_by_seed, dy_rows, dy_info, ff_info = [], {}, {}, [], {}, {}
+rows, histories, refs_by_seed, dy_rows, dy_info, ff_info, recovered = [], {}, {}, [], {}, {}, []
 for s in ch.seeds:
     d = ch.data(s)
     pre, _ = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{s}.pt"))
@@ -204,6 +205,8 @@ for s in ch.seeds:
                 validation=train.evaluate(res.model, d.val, device=ch.device, n_boot=0))
         if key == main_key:
             histories[(s, method, r)] = res.fit.history
+        if s == ch.seeds[0] and method != "full":  # adapted vs its own base before fine-tuning, same cases
+            recovered.append((method, r, key, mcnemar(res.evaluation.correct, refs[key]["evaluation"].correct)))
         rows.append({"seed": s, "method": method, "base": key, "rank": r if r is not None else np.nan,
                      "trainable": res.trainable_params, "stored_bytes": stored, "train_seconds": res.fit.seconds,
                      "cpu_seconds": res.cpu_seconds, "seconds_per_epoch": res.seconds_per_epoch,
@@ -454,6 +457,15 @@ for key in cfg.extra_bases:
         run.glue(f"{slot}_{key}_loss", f"{r['test_loss']:.3f}")
         run.glue(f"{slot}_{key}_val", f"{r['val_accuracy']:.3f}")
 lo_key = main_key
+for lang in plots.LANGS:  # did fine-tuning change its base's predictions beyond chance?
+    sig = [(m, r, k, res) for m, r, k, res in recovered if res.significant]
+    listed = "; ".join(f"{names.variant_name({'method': m, 'setting': f'r={r}' + ('' if k == main_key else f', {k} base')}, lang)}"
+                       f" ({res.b} / {res.c}, p = {names.number(res.p_value, lang, 3)})" for m, r, k, res in sig)
+    run.glue(f"recover_{lang}", {
+        "en": f"{len(sig)} of {len(recovered)} adapted models differ significantly from their base before fine-tuning"
+              + (f" (cases only the adapted / only the base got right): {listed}" if sig else ""),
+        "ru": f"значимо отличаются от своей базы до дообучения {len(sig)} из {len(recovered)} моделей с адаптерами"
+              + (f" (примеры, на которых права только модель с адаптерами / только база): {listed}" if sig else "")}[lang])
 run.glue("dataset", dataset)
 run.glue("n_test", str(len(data.test)))
 run.glue("n_train", str(len(data.train)))

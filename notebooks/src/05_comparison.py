@@ -236,6 +236,31 @@ print("nothing to lose:", lose_nothing, "| smallest not worse on validation:",
       None if smallest_ok is None else smallest_ok["id"])
 
 # %% [markdown]
+# ## The study's conclusions as tests
+# Each conclusion is a comparison of two groups of variants on the same test cases (`tscompress.claims`): pairs by
+# setting, or, across chapters, the best variant on validation that is at most as large. Exact McNemar per pair,
+# Holm-corrected within a conclusion; a "loses little" conclusion asks the paired 95% interval of the accuracy
+# difference to stay above the margin. Verdicts: holds, does not hold, cannot be told apart, not tested.
+
+# %% [markdown] lang=ru
+# ## Выводы исследования как проверки
+# Каждый вывод — сравнение двух групп вариантов на одних и тех же тестовых примерах (`tscompress.claims`): пары по
+# настройке или, между главами, лучший по валидации вариант не больше по размеру. Точный критерий Мак-Немара для
+# каждой пары с поправкой Холма внутри вывода; для вывода «почти не теряет» парный 95%-интервал разности точностей
+# должен лежать выше допуска. Вердикты: подтверждается, не подтверждается, неразличимо, не проверялось.
+
+# %%
+from tscompress import claims
+
+claim_table = claims.check(cmp, preds, n_boot=prof.bootstrap)
+run.save_table(claim_table, "claims")
+run.glue("claim_margin", f"{100 * claims.NONINFERIORITY_MARGIN:g}")
+run.save_tables(lambda lang: pd.DataFrame({
+    {"en": "conclusion", "ru": "вывод"}[lang]: claim_table[f"text_{lang}"],
+    {"en": "verdict", "ru": "вердикт"}[lang]: [claims.verdict_name(v, lang) for v in claim_table["verdict"]],
+    {"en": "evidence", "ru": "основание"}[lang]: claim_table[f"evidence_{lang}"]}), "table_claims")
+
+# %% [markdown]
 # ## Numbers for the text
 
 # %% [markdown] lang=ru

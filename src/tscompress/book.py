@@ -329,9 +329,66 @@ def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path,
     for lang in LANGS:
         atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(
             main_dir, chapters, lang, datasets=[results_dir / d for d in datasets] if extra else None))
+        for chapter in chapters:
+            atomic_write_text(tmp / "book" / lang / f"{chapter}{FURTHER_SUFFIX}",
+                              further_sections(root, chapter, lang, extra))
+    if "05_comparison" in chapters:
+        folders = {d: results_dir / d for d in datasets} if datasets else {_dataset_name(main_dir, chapters): main_dir}
+        for lang in LANGS:
+            table = claims_table(folders, lang)
+            atomic_write_text(gen / f"claims_by_dataset.{lang}.csv", table.to_csv(index=False, lineterminator="\n"))
     shutil.rmtree(src, ignore_errors=True)
     os.replace(tmp, src)
     return src
+
+
+FURTHER_SUFFIX = ".further.md"
+"""A chapter page includes ``<chapter>.further.md`` (staged beside it): one section per dataset after the
+first, from the template ``book/<lang>/further/<chapter>.md`` (empty when the book has one dataset)."""
+
+FURTHER_TOKENS = ("@DATASET@", "@LABEL@", "@GEN@", "@NB@")
+
+
+def further_sections(root: Path, chapter: str, lang: str, datasets: list[str]) -> str:
+    """The sections of ``chapter``'s page in ``lang`` for each dataset after the book's first: the template
+    ``book/<lang>/further/<chapter>.md`` with ``@DATASET@`` (the name), ``@LABEL@`` (a label-safe form for
+    figure and table names), ``@GEN@`` (that dataset's staged results, relative to the page) and ``@NB@``
+    (its executed notebooks in the edition's language, for glue) filled in. No template: no section."""
+    import re
+
+    template = root / "book" / lang / "further" / f"{chapter}.md"
+    if not datasets or not template.is_file():
+        return ""
+    text = template.read_text(encoding="utf-8")
+    parts = []
+    for dataset in datasets:
+        values = {"@DATASET@": dataset, "@LABEL@": re.sub(r"[^a-z0-9]+", "-", dataset.lower()).strip("-"),
+                  "@GEN@": f"../_generated/{dataset}", "@NB@": f"../_generated/{dataset}/{NOTEBOOK_FOLDERS[lang]}"}
+        part = text
+        for token in FURTHER_TOKENS:
+            part = part.replace(token, values[token])
+        parts.append(part.rstrip("\n") + "\n")
+    return "\n".join(parts)
+
+
+def _dataset_name(results_dir: Path, chapters: list[str]) -> str:
+    return str(read_json(results_dir / chapters[0] / "manifest.json").get("dataset") or results_dir.name)
+
+
+def claims_table(folders: dict[str, Path], lang: str):
+    """The study's conclusions × datasets (each dataset's ``05_comparison/claims.csv``), verdicts in ``lang``."""
+    import pandas as pd
+
+    from .claims import claims_by_dataset
+
+    tables = {}
+    for dataset, folder in folders.items():
+        path = folder / "05_comparison" / "claims.csv"
+        if not path.is_file():
+            raise BookError(f"{path} is missing: the comparison chapter on {dataset} predates the claims table; "
+                            "rerun it (tscompress book without --reuse)")
+        tables[dataset] = pd.read_csv(path)
+    return claims_by_dataset(tables, lang)
 
 
 def _stage_results(results_dir: Path, chapters: list[str], gen: Path, paths: list[tuple[str, str]]) -> None:
