@@ -135,3 +135,17 @@ def test_paired_interval_is_paired():
     assert lo == hi == 0.0  # the same predictions: no difference in any resample
     with pytest.raises(ValueError):
         claims.paired_difference_interval(a, a[:-1])
+
+
+def test_the_plain_student_is_not_a_distilled_model():
+    """KL at α = 0 trains on the labels alone: the distillation claims never pick it, however well it validates."""
+    rows, correct = [], {}
+    for student, setting, method, val in (("Transformer", "alpha=0", "kl", 0.99), ("Transformer", "alpha=0.5", "kl", 0.8),
+                                          ("Transformer", "ofa=0.5, kd=0.25", "ofa", 0.7),
+                                          ("iTransformer", "alpha=0.5", "kl", 0.8)):
+        v = _variant("02_distillation", method, setting, 100, val, base=student)
+        rows.append(v)
+        correct[v["id"]] = [1, 0, 1, 1] * 5
+    out = claims.check(*_table(rows, correct), n_boot=100).set_index("claim")
+    for claim in ("ofa_beats_kl", "transformer_better_student"):
+        assert "α = 0 " not in out.loc[claim, "evidence_en"] + " " and "α = 0.5" in out.loc[claim, "evidence_en"]

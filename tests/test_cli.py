@@ -121,3 +121,15 @@ def test_corrupt_data_fails_cleanly_and_keeps_previous_results(smoke_results, tm
 def test_list():
     proc = tscompress("list")
     assert proc.returncode == 0 and "00_models" in proc.stdout and "smoke" in proc.stdout
+
+
+@pytest.mark.slow
+def test_recipe_study_runs_only_on_its_datasets(tmp_path):
+    """models.recipe_datasets: on any other dataset the models chapter cross-validates the book's recipe alone."""
+    import pandas as pd
+
+    proc = tscompress("run", "00_models", "--profile", "smoke", "--datasets", "BasicMotions", "--quiet",
+                      "--results-dir", str(tmp_path), "-p", 'models.recipe_datasets=["Heartbeat"]')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    table = pd.read_csv(tmp_path / "BasicMotions" / "00_models" / "table_recipes.csv")
+    assert set(table["recipe"]) == {"weighted"} and sorted(table["model"]) == ["TimesNet", "Transformer", "iTransformer"]

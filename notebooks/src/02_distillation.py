@@ -270,7 +270,9 @@ for student in cfg.students:
     plain = g[(g["method"] == "kl") & (g["alpha"] == 0)]
     run.glue_counted(f"{tag}_params", int(g['params'].iloc[0]), "param.nom", fmt="{:,}")
     run.glue_counted(f"{tag}_proj", int(ofa['projector_params'].max()) if len(ofa) else 0, "param.nom", fmt="{:,}")
-    run.glue(f"{tag}_kl_best", kl.iloc[0]["setting"])
+    for lang in plots.LANGS:  # settings as the edition writes them ("α = 0,5"), not the raw ids
+        run.glue(f"{tag}_kl_best_{lang}", names.setting_name(kl.iloc[0]["setting"], lang))
+        run.glue(f"{tag}_ofa_best_{lang}", names.setting_name(ofa.iloc[0]["setting"], lang) if len(ofa) else "—")
     for method, part in (("kl", g[g["method"] == "kl"]), ("ofa", g[g["method"] == "ofa"])):
         choices = dict(zip(part["setting"], part["best_val_score"]))  # grid order
         metric = "balanced_accuracy" if val_key == "val_balanced_accuracy" else "accuracy"
@@ -279,7 +281,6 @@ for student in cfg.students:
     run.glue(f"{tag}_kl_best_acc", plots.fmt_ci(kl.iloc[0].test_accuracy, kl.iloc[0].test_accuracy_lo,
                                                 kl.iloc[0].test_accuracy_hi))
     run.glue(f"{tag}_kl_best_bacc", plots.fmt_acc(kl.iloc[0].test_balanced_accuracy))
-    run.glue(f"{tag}_ofa_best", ofa.iloc[0]["setting"] if len(ofa) else "—")
     run.glue(f"{tag}_ofa_best_acc", plots.fmt_ci(ofa.iloc[0].test_accuracy, ofa.iloc[0].test_accuracy_lo,
                                                  ofa.iloc[0].test_accuracy_hi) if len(ofa) else "—")
     run.glue(f"{tag}_plain_acc", plots.fmt_ci(plain.iloc[0].test_accuracy, plain.iloc[0].test_accuracy_lo,
@@ -289,9 +290,10 @@ for student in cfg.students:
         a = kept[(student, "ofa", ofa.iloc[0]["setting"], s0)][1].correct
         b = kept[(student, "kl", kl.iloc[0]["setting"], s0)][1].correct
         res = mcnemar(a, b)
-        verdict = {"en": f"OFA {ofa.iloc[0]['setting']} vs KL {kl.iloc[0]['setting']}: {res.b} / {res.c} cases, "
+        o, k = ({lang: names.setting_name(r["setting"], lang) for lang in plots.LANGS} for r in (ofa.iloc[0], kl.iloc[0]))
+        verdict = {"en": f"OFA {o['en']} vs KL {k['en']}: {res.b} / {res.c} cases, "
                          f"p = {res.p_value:.2f}" + (" (significant)" if res.significant else " (not significant)"),
-                   "ru": f"OFA {ofa.iloc[0]['setting']} против KL {kl.iloc[0]['setting']}: прав только один — {res.b} / {res.c}, "
+                   "ru": f"OFA {o['ru']} против KL {k['ru']}: прав только один — {res.b} / {res.c}, "
                          f"p = {res.p_value:.2f}" + (" (значимо)" if res.significant else " (не значимо)")}
     else:
         verdict = {"en": "not compared (one of the methods was not run)", "ru": "не сравнивалось (один из методов не запускался)"}

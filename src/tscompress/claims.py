@@ -95,10 +95,19 @@ def _same_setting(a_method: str, b_methods: tuple[str, ...], chapter: str, base:
     return pairs
 
 
-def _best_student(student_a: str, student_b: str, methods=("kl", "ofa")):
+PLAIN_STUDENT = "alpha=0"
+"""KL distillation at α = 0 is the student trained on the labels alone: not a distilled model."""
+
+
+def _distilled(table: pd.DataFrame) -> pd.DataFrame:
+    rows = _rows(table, chapter="02_distillation", method=["kl", "ofa"])
+    return rows[rows["setting"].astype(str) != PLAIN_STUDENT]
+
+
+def _best_student(student_a: str, student_b: str):
     """The best-on-validation distilled model of one student against that of the other, per seed."""
     def pairs(table: pd.DataFrame) -> list[tuple[dict, dict]]:
-        rows = _rows(table, chapter="02_distillation", method=list(methods))
+        rows = _distilled(table)
         out = []
         for seed in sorted(rows["seed"].unique()):
             a = _best_on_validation(_rows(rows, base=student_a, seed=seed))
@@ -110,9 +119,10 @@ def _best_student(student_a: str, student_b: str, methods=("kl", "ofa")):
 
 
 def _best_method_per_student(method_a: str, method_b: str):
-    """Per student and seed, the best-on-validation ``method_a`` model against the best ``method_b`` one."""
+    """Per student and seed, the best-on-validation ``method_a`` model against the best ``method_b`` one (the plain
+    student, KL at α = 0, is not a distilled model and takes no part)."""
     def pairs(table: pd.DataFrame) -> list[tuple[dict, dict]]:
-        rows = _rows(table, chapter="02_distillation")
+        rows = _distilled(table)
         out = []
         for (student, seed), g in rows.groupby(["base", "seed"], sort=True):
             a = _best_on_validation(_rows(g, method=method_a))
