@@ -308,10 +308,10 @@ for student in cfg.students:
             n_sig = sum(res.significant for _, res in tests)
             listed = "; ".join(f"{names.setting_name(name, lang)}: {res.b} / {res.c}, p = {names.number(res.p_value, lang, 2)}"
                                for name, res in tests)
-            text = {"en": f"{n_sig} of {len(tests)} distilled points differ significantly from α = 0 "
-                          f"(cases only the distilled / only the plain student got right: {listed})",
-                    "ru": f"значимо отличаются от α = 0 {n_sig} из {len(tests)} точек дистилляции (примеры, на которых "
-                          f"прав только дистиллированный / только обычный ученик: {listed})"}[lang]
+            text = {"en": f"{n_sig} of {len(tests)} distilled points differ significantly from the plain student "
+                          f"(α = 0; cases only the distilled / only the plain student got right: {listed})",
+                    "ru": f"{n_sig} из {len(tests)} точек дистилляции значимо отличаются от обычного ученика (α = 0; "
+                          f"примеры, на которых прав только дистиллированный / только обычный ученик: {listed})"}[lang]
         else:
             text = {"en": "not compared (α = 0 or a distilled point was not run)",
                     "ru": "не сравнивалось (нет α = 0 или точки дистилляции)"}[lang]
