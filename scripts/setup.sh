@@ -11,5 +11,6 @@ if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
   # shellcheck disable=SC2086
   "$PYTHON" -m pip install ${TORCH_SPEC:-torch==2.13.0}
 fi
-"$PYTHON" -m pip install -e ".[dev]"
+# EXTRAS: the optional extras to install with the package (dev = the test tools; ray = the distributed executor)
+"$PYTHON" -m pip install -e ".[${EXTRAS:-dev}]"
 "$PYTHON" -c "import torch, tscompress; print('tscompress', tscompress.__version__, 'with torch', torch.__version__)"

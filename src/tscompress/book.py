@@ -24,7 +24,7 @@ from typing import Any
 from .errors import BookError, ConfigError
 from .names import localize_numbers
 from .results import FIGURE_METADATA, TABLE_METADATA, ShownTable, atomic_write_text, read_json, write_json
-from .runner import CHAPTERS, chapter_names, root_or_error, run_chapter
+from .runner import chapter_names
 
 __all__ = ["build_book", "stage_sources", "manifest_markdown", "LANGS"]
 
@@ -512,20 +512,21 @@ def link_editions(output: Path, langs: list[str]) -> int:
     return changed
 
 
-def build_book(args) -> int:
-    root = root_or_error()
-    from .cli import _chapter_params, _datasets, _results_dir
+def build_book(root: Path, profile: str, datasets: list[str], params: dict[str, Any], results_dir: Path, *,
+               langs: str = "ru,en", pdf: bool = False, reuse: bool = False, force: bool = False,
+               output: str | os.PathLike | None = None, executor: str = "local", ray_address: str | None = None) -> int:
+    """Run every chapter on every dataset (the run graph, :mod:`tscompress.graph`; unchanged chapters are kept),
+    stage the results and build the editions ``langs`` (HTML, and PDF with ``pdf``) into ``output``."""
+    from .graph import execute, plan
+    from .runner import ChapterTask, node_resources
 
-    results_dir = _results_dir(root, args)
-    langs = [l.strip() for l in args.lang.split(",") if l.strip()]
+    langs = [l.strip() for l in langs.split(",") if l.strip()]
     bad = [l for l in langs if l not in LANGS]
     if bad or not langs:
         raise ConfigError(f"unknown edition(s) {', '.join(bad) or '(none)'}; choose from: {', '.join(LANGS)}")
-    output = Path(args.output).resolve() if args.output else root / "_build" / args.profile
+    output = Path(output).resolve() if output else root / "_build" / profile
     output.mkdir(parents=True, exist_ok=True)
     chapters = chapter_names(root)
-    params = _chapter_params(args)
-    datasets = _datasets(args, params)
     steps: list[tuple[str, str, float]] = []
     t_all = time.perf_counter()
 
@@ -533,20 +534,25 @@ def build_book(args) -> int:
         s = int(time.perf_counter() - t_all)
         return f"{s // 60:02d}:{s % 60:02d}"
 
-    nodes = [(d, c) for d in datasets for c in chapters]
-    for i, (dataset, chapter) in enumerate(nodes, 1):
-        where = results_dir / dataset
-        name = f"{dataset}/{chapter}"
-        if args.reuse:
-            if not (where / chapter / "manifest.json").exists():
-                raise ConfigError(f"--reuse: no results for {chapter} on {dataset} in {where}; run without --reuse first")
-            steps.append((name, "reused", 0.0))
-            continue
-        print(f"[{i}/{len(nodes)}] {name} (elapsed {elapsed()})", flush=True)
-        outcome = run_chapter(chapter, {**params, "dataset": dataset}, where, force=args.force, root=root)
-        status = "unchanged, kept" if outcome.status == "cached" else "ran"
-        steps.append((name, status, 0.0 if outcome.status == "cached" else outcome.seconds))
-        print(f"      {name}: {status} ({outcome.seconds:.0f} s)", flush=True)
+    graph = plan(datasets, chapters)
+    if reuse:
+        for node in graph.nodes:
+            if not (results_dir / node.dataset / node.chapter / "manifest.json").exists():
+                raise ConfigError(f"--reuse: no results for {node.chapter} on {node.dataset} in "
+                                  f"{results_dir / node.dataset}; run without --reuse first")
+            steps.append((str(node), "reused", 0.0))
+    else:
+        def started(node, i, n):
+            print(f"[{i}/{n}] {node} (elapsed {elapsed()})", flush=True)
+
+        def finished(result):
+            status = "unchanged, kept" if result.status == "cached" else result.status
+            print(f"      {result.node}: {status} ({result.seconds:.0f} s)", flush=True)
+
+        task = ChapterTask(root, params, results_dir, force=force, progress=executor == "local")
+        results = execute(graph, task, executor, ray_address=ray_address,
+                          **node_resources(profile, params), on_start=started, on_done=finished)
+        steps += [(str(r.node), "unchanged, kept" if r.status == "cached" else r.status, r.seconds) for r in results]
 
     t0 = time.perf_counter()
     src = stage_sources(root, results_dir, chapters, output / "src", datasets=datasets)
@@ -561,7 +567,7 @@ def build_book(args) -> int:
         _check_outputs(output / lang, lang, src)
         steps.append((f"html {lang}", "ok", time.perf_counter() - t0))
     link_editions(output, langs)
-    if args.pdf:
+    if pdf:
         if not shutil.which("xelatex") or not shutil.which("latexmk"):
             raise BookError("--pdf needs xelatex and latexmk (Debian: texlive-xetex texlive-latex-extra "
                             "texlive-lang-cyrillic fonts-freefont-otf latexmk texlive-fonts-recommended)")
@@ -569,14 +575,14 @@ def build_book(args) -> int:
             print(f"pdf {lang} (elapsed {elapsed()})", flush=True)
             t0 = time.perf_counter()
             _run_build(src, lang, output / lang, "pdflatex", logs / f"pdf-{lang}.log")
-            pdf = output / lang / "_build" / "latex" / f"tscompress-{lang}.pdf"
-            if not pdf.exists() or pdf.stat().st_size == 0:
+            pdf_file = output / lang / "_build" / "latex" / f"tscompress-{lang}.pdf"
+            if not pdf_file.exists() or pdf_file.stat().st_size == 0:
                 raise BookError(f"the {lang} PDF was not produced; see {logs / f'pdf-{lang}.log'}")
-            pdfs[lang] = pdf
+            pdfs[lang] = pdf_file
             steps.append((f"pdf {lang}", "ok", time.perf_counter() - t0))
-    landing = _landing(output, langs, pdfs, args.profile)
+    landing = _landing(output, langs, pdfs, profile)
     total = time.perf_counter() - t_all
-    write_json(output / "build_times.json", {"profile": args.profile, "datasets": datasets, "steps": [
+    write_json(output / "build_times.json", {"profile": profile, "datasets": datasets, "executor": executor, "steps": [
         {"step": s, "status": st, "seconds": round(sec, 1)} for s, st, sec in steps], "total_seconds": round(total, 1)})
     width = max(33, *(len(step) + 1 for step, _, _ in steps))
     print("\nstep".ljust(width + 1) + "status".ljust(18) + "seconds")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -17,21 +16,6 @@ from typing import Sequence
 from .errors import ConfigError, TscompressError
 
 __all__ = ["main"]
-
-
-def _params(pairs: Sequence[str]) -> dict:
-    from .runner import parse_value
-
-    out = {}
-    for pair in pairs or ():
-        if "=" not in pair:
-            raise ConfigError(f"parameter {pair!r} is not of the form key=value")
-        key, value = pair.split("=", 1)
-        key = key.strip()
-        if not key:
-            raise ConfigError(f"parameter {pair!r} has no name")
-        out[key] = parse_value(value)
-    return out
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +31,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="a notebook parameter (dataset=BasicMotions, seed=1) or a profile setting "
                              "with a dotted name (models.epochs=5); repeatable")
     parser.add_argument("--force", action="store_true", help="run even if the inputs have not changed")
+    parser.add_argument("--executor", default="local", choices=["local", "ray"],
+                        help="local: one chapter after another in this process (default); ray: every (dataset, "
+                             "chapter) as a Ray task once its inputs exist (pip install 'tscompress[ray]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                        help="with --executor ray: an existing cluster ('auto' or host:port); default: a local Ray "
+                             "on this machine's CPUs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,64 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _results_dir(root: Path, args) -> Path:
-    from .profiles import get_profile
-
-    get_profile(args.profile)
-    return Path(args.results_dir).resolve() if args.results_dir else root / "results" / args.profile
-
-
-def _datasets(args, params: dict) -> list[str]:
-    """The datasets to run: ``--datasets``, else a ``-p dataset=NAME``, else the profile's list.
-    A ``dataset`` notebook parameter is taken out of ``params``: each run sets its own."""
-    from .profiles import get_profile
-
-    given = params.pop("dataset", None)
-    if args.datasets is not None:
-        if given is not None:
-            raise ConfigError("give the datasets either with --datasets or with -p dataset=NAME, not both")
-        names = [d.strip() for d in args.datasets.split(",") if d.strip()]
-        if not names:
-            raise ConfigError("--datasets lists no dataset")
-    elif given is not None:
-        if not isinstance(given, str) or not given.strip():
-            raise ConfigError(f"parameter 'dataset' takes a dataset name, got {given!r}")
-        names = [given.strip()]
-    else:
-        names = list(get_profile(args.profile, {k: v for k, v in params.items() if "." in k}).datasets)
-    bad = [d for d in names if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", d)]
-    if bad:
-        raise ConfigError(f"{bad[0]!r} is not a dataset name (letters, digits, '_' and '-')")
-    doubles = sorted({d for d in names if names.count(d) > 1})
-    if doubles:
-        raise ConfigError(f"--datasets names {', '.join(doubles)} more than once")
-    return names
-
-
-def _chapter_params(args) -> dict:
-    params = _params(args.param)
-    params["profile"] = args.profile
-    if args.data_dir is not None:
-        if not Path(args.data_dir).expanduser().is_dir():
-            raise ConfigError(f"--data-dir {args.data_dir} is not a folder")
-        params["data_dir"] = args.data_dir
-    return params
-
-
 def cmd_run(args) -> int:
-    from .runner import resolve_chapter, root_or_error, run_chapter
+    from .graph import execute, plan
+    from .runner import (ChapterTask, chapter_params, node_resources, resolve_chapter, resolve_datasets, results_root,
+                         root_or_error)
 
     root = root_or_error()
     chapter = resolve_chapter(args.chapter, root)  # an unknown chapter fails before anything is printed
-    results = _results_dir(root, args)
-    params = _chapter_params(args)
-    datasets = _datasets(args, params)
+    results = results_root(root, args.profile, args.results_dir)
+    params = chapter_params(args.param, args.profile, args.data_dir)
+    datasets = resolve_datasets(args.datasets, params, args.profile)
     t0 = time.perf_counter()
-    for dataset in datasets:
-        print(f"tscompress: running {chapter} on {dataset} (profile {args.profile}) into {results / dataset}", flush=True)
-        outcome = run_chapter(args.chapter, {**params, "dataset": dataset}, results / dataset, force=args.force,
-                              progress=not args.quiet, root=root)
-        _report(outcome)
+    task = ChapterTask(root, params, results, force=args.force, progress=not args.quiet and args.executor == "local")
+
+    def start(node, i, n):
+        print(f"tscompress: running {chapter} on {node.dataset} (profile {args.profile}) into {results / node.dataset}",
+              flush=True)
+
+    execute(plan(datasets, [chapter]), task, args.executor, ray_address=args.ray_address,
+            **node_resources(args.profile, params), on_start=start,
+            on_done=lambda result: _report(result.outcome))
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
 
@@ -164,8 +116,14 @@ def _report(outcome) -> None:
 
 def cmd_book(args) -> int:
     from .book import build_book
+    from .runner import chapter_params, resolve_datasets, results_root, root_or_error
 
-    return build_book(args)
+    root = root_or_error()
+    results = results_root(root, args.profile, args.results_dir)
+    params = chapter_params(args.param, args.profile, args.data_dir)
+    datasets = resolve_datasets(args.datasets, params, args.profile)
+    return build_book(root, args.profile, datasets, params, results, langs=args.lang, pdf=args.pdf, reuse=args.reuse,
+                      force=args.force, output=args.output, executor=args.executor, ray_address=args.ray_address)
 
 
 def cmd_list(args) -> int:

@@ -22,6 +22,9 @@ notebooks in the book. The quick profile adds JapaneseVowels (it ships inside ae
 evaluates the baselines (every labelled case tested once); below 2 skips that section (the notebook
 runs, but the book's models page needs it).
 
+``resources`` is what one (dataset, chapter) node asks of a Ray cluster with ``--executor ray`` (CPUs — also its
+torch threads — and GPUs; a GPU cluster sets ``-p resources.num_gpus=1``); the local executor ignores it.
+
 Every notebook takes ``profile`` plus explicit overrides (``-p models.epochs=5`` on the command
 line, or a notebook parameter), and records the resolved profile in its manifest.
 """
@@ -55,6 +58,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "recipes": ["val_accuracy", "weighted"], "recipe_skip": [], "recipe_datasets": ["*"],
                    "reference_kernels": 840},
         "train": dict(_RECIPE),
+        "resources": {"num_cpus": 1, "num_gpus": 0},
         "bootstrap": 200,
         "compare": {"latency_repeats": 2, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 1.0], "ofa_points": [[0.4, 0.3]], "T": 2.0, "gamma": 1.0, "epochs": 1, "patience": None, "batch_size": 16},
@@ -86,6 +90,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "recipe_datasets": ["Heartbeat"],
                    "reference_kernels": 10000},
         "train": dict(_RECIPE),
+        "resources": {"num_cpus": 1, "num_gpus": 0},
         "bootstrap": 2000,
         "compare": {"latency_repeats": 5, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.5, 1.0], "ofa_points": [[0.5, 0.25], [0.25, 0.5]], "T": 2.0, "gamma": 1.0, "epochs": 6, "patience": None, "batch_size": 16},
@@ -108,6 +113,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                                "weighted_top_k1"],
                    "recipe_skip": [], "recipe_datasets": ["*"], "reference_kernels": 10000},
         "train": dict(_RECIPE),
+        "resources": {"num_cpus": 1, "num_gpus": 0},
         "bootstrap": 2000,
         "compare": {"latency_repeats": 30, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "ofa_points": [[0.2, 0.2], [0.4, 0.2], [0.2, 0.4], [0.6, 0.2], [0.2, 0.6]], "T": 2.0, "gamma": 1.0, "epochs": 30, "patience": 10, "batch_size": 16},

@@ -35,6 +35,12 @@ __all__ = [
     "coerce_parameters",
     "run_chapter",
     "fingerprint",
+    "parse_params",
+    "results_root",
+    "resolve_datasets",
+    "chapter_params",
+    "ChapterTask",
+    "node_resources",
 ]
 
 # chapter -> chapters whose results it reads
@@ -317,3 +323,90 @@ def run_chapter(
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
     return ChapterOutcome(chapter, "ran", seconds, final, final / f"{chapter}.ipynb", _summary(final))
+
+
+# ------------------------------------------------------------------ what a command asks for
+def parse_params(pairs) -> dict[str, Any]:
+    """``-p key=value`` pairs as a dict (values parsed by :func:`parse_value`)."""
+    out = {}
+    for pair in pairs or ():
+        if "=" not in pair:
+            raise ConfigError(f"parameter {pair!r} is not of the form key=value")
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise ConfigError(f"parameter {pair!r} has no name")
+        out[key] = parse_value(value)
+    return out
+
+
+def results_root(root: Path, profile: str, results_dir: str | os.PathLike | None = None) -> Path:
+    """Where a profile's results go: ``results_dir``, else ``results/<profile>`` in the repository."""
+    from .profiles import get_profile
+
+    get_profile(profile)
+    return Path(results_dir).resolve() if results_dir else root / "results" / profile
+
+
+def resolve_datasets(datasets: str | None, params: dict, profile: str) -> list[str]:
+    """The datasets to run: ``datasets`` (comma-separated), else a ``dataset`` parameter, else the profile's
+    list. A ``dataset`` notebook parameter is taken out of ``params``: each run sets its own."""
+    import re
+
+    from .profiles import get_profile
+
+    given = params.pop("dataset", None)
+    if datasets is not None:
+        if given is not None:
+            raise ConfigError("give the datasets either with --datasets or with -p dataset=NAME, not both")
+        names = [d.strip() for d in datasets.split(",") if d.strip()]
+        if not names:
+            raise ConfigError("--datasets lists no dataset")
+    elif given is not None:
+        if not isinstance(given, str) or not given.strip():
+            raise ConfigError(f"parameter 'dataset' takes a dataset name, got {given!r}")
+        names = [given.strip()]
+    else:
+        names = list(get_profile(profile, {k: v for k, v in params.items() if "." in k}).datasets)
+    bad = [d for d in names if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", d)]
+    if bad:
+        raise ConfigError(f"{bad[0]!r} is not a dataset name (letters, digits, '_' and '-')")
+    doubles = sorted({d for d in names if names.count(d) > 1})
+    if doubles:
+        raise ConfigError(f"--datasets names {', '.join(doubles)} more than once")
+    return names
+
+
+def chapter_params(pairs, profile: str, data_dir: str | None = None) -> dict[str, Any]:
+    """The notebook parameters every node of a command shares: ``-p`` pairs, the profile and the data folder."""
+    params = parse_params(pairs)
+    params["profile"] = profile
+    if data_dir is not None:
+        if not Path(data_dir).expanduser().is_dir():
+            raise ConfigError(f"--data-dir {data_dir} is not a folder")
+        params["data_dir"] = data_dir
+    return params
+
+
+@dataclass
+class ChapterTask:
+    """One node's work, as every executor runs it: :func:`run_chapter` of ``node.chapter`` on ``node.dataset``
+    into ``<results>/<dataset>``. A plain picklable object, so a Ray worker can run it too."""
+
+    root: Path
+    params: dict
+    results: Path
+    force: bool = False
+    progress: bool = True
+
+    def __call__(self, node) -> ChapterOutcome:
+        return run_chapter(node.chapter, {**self.params, "dataset": node.dataset}, self.results / node.dataset,
+                           force=self.force, progress=self.progress, root=self.root)
+
+
+def node_resources(profile: str, params: Mapping[str, Any]) -> dict[str, float]:
+    """What one node asks of a Ray cluster: the profile's ``resources`` with the command's ``-p`` overrides."""
+    from .profiles import get_profile
+
+    res = get_profile(profile, {k: v for k, v in params.items() if "." in k}).resources
+    return {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}

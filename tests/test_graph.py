@@ -1,0 +1,170 @@
+"""The run graph and its executors (tscompress.graph): plan, order, failure, resume."""
+
+import re
+
+import pytest
+
+from tscompress import graph
+from tscompress.errors import ChapterError, ConfigError
+from tscompress.runner import CHAPTERS, ChapterOutcome
+
+
+def _outcome(node, status="ran"):
+    return ChapterOutcome(node.chapter, status, 1.0, None, None, [])
+
+
+def test_plan_orders_every_chapter_after_what_it_reads():
+    g = graph.plan(["A", "B"], sorted(CHAPTERS))
+    assert len(g.nodes) == 2 * len(CHAPTERS)
+    for i, node in enumerate(g.nodes):
+        for dep in g.inputs[node]:
+            assert dep.dataset == node.dataset and g.nodes.index(dep) < i
+    assert set(g.inputs[graph.Node("A", "05_comparison")]) == {graph.Node("A", c) for c in CHAPTERS["05_comparison"]}
+    # a plan of one chapter reads the others from disk: no inputs inside the plan
+    assert graph.plan(["A"], ["03_quantization"]).inputs[graph.Node("A", "03_quantization")] == ()
+    assert graph.plan(["A"], sorted(CHAPTERS)).dependants(graph.Node("A", "00_models")) == {
+        graph.Node("A", c) for c in CHAPTERS if c != "00_models"}
+
+
+def test_plan_refuses_unknown_chapters_and_cycles():
+    with pytest.raises(ConfigError, match="unknown chapter"):
+        graph.plan(["A"], ["99_nothing"])
+    with pytest.raises(ConfigError, match="cycle"):
+        graph.plan(["A"], ["x", "y"], {"x": ("y",), "y": ("x",)})
+
+
+def test_local_executor_runs_in_order_and_stops_at_the_first_failure():
+    g = graph.plan(["A"], sorted(CHAPTERS))
+    seen = []
+
+    def task(node):
+        seen.append(node)
+        if node.chapter == "02_distillation":
+            raise ChapterError("boom")
+        return _outcome(node)
+
+    with pytest.raises(ChapterError, match="boom"):
+        graph.execute(g, task, "local")
+    assert seen == g.nodes[:3]
+    with pytest.raises(ConfigError, match="unknown executor"):
+        graph.execute(g, task, "dask")
+    with pytest.raises(ConfigError, match="goes with --executor ray"):
+        graph.execute(g, task, "local", ray_address="auto")
+
+
+def test_ray_executor_without_ray_fails_in_one_line(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_ray(name, *args, **kw):
+        if name == "ray":
+            raise ImportError("no ray")
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ConfigError, match=r"pip install 'tscompress\[ray\]'"):
+        graph.execute(graph.plan(["A"], ["00_models"]), _outcome, "ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tscompress[ray]'): ray executor not tested")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_executor_keeps_going_past_a_failure_and_skips_its_dependants(local_ray):
+    g = graph.plan(["A", "B"], sorted(CHAPTERS))
+
+    def task(node):  # pickled by value into the Ray workers
+        from tscompress.errors import ChapterError
+        from tscompress.runner import ChapterOutcome
+
+        if str(node) == "A/01_sparsification":
+            raise ChapterError("chapter 01_sparsification failed on purpose")
+        return ChapterOutcome(node.chapter, "ran", 0.1, None, None, [])
+
+    done = []
+    with pytest.raises(ChapterError) as info:
+        graph.execute(g, task, "ray", on_done=done.append)
+    message = str(info.value)
+    assert message.count("\n") == 0 and "A/01_sparsification" in message and "1 node(s) failed, 1 skipped" in message
+    status = {str(r.node): r.status for r in done}
+    assert status["A/01_sparsification"] == "failed" and status["A/05_comparison"] == "skipped"
+    assert all(s == "ran" for n, s in status.items() if n.startswith("B/"))
+    assert sum(s == "ran" for s in status.values()) == len(g.nodes) - 2
+
+
+def test_book_and_cli_do_not_import_each_other():
+    import ast
+    from pathlib import Path
+
+    import tscompress
+
+    pkg = Path(tscompress.__file__).parent
+    for name, other in (("book.py", "cli"), ("runner.py", "cli"), ("graph.py", "cli"), ("runner.py", "book")):
+        tree = ast.parse((pkg / name).read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert other not in imported, (name, other)
+
+
+TIMING = re.compile(r"seconds|_cpu$|_spe|_lat(64)?$|latency|speed|attn_text|time_verdict|ste_vs_qat|_mem_|mem_verdict|ff_")
+"""numbers.json keys that hold wall times, CPU times, latencies or memory, or sentences built from them."""
+
+
+@pytest.mark.slow
+def test_ray_run_killed_midway_resumes_and_equals_the_local_run(smoke_results, tmp_path):
+    """A Ray run in which one node fails leaves the others' results; the rerun (the CLI, --executor ray) runs only
+    that node and what depends on it, and every number the book shows equals the local executor's."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tscompress[ray]'): ray executor not tested")
+    import json
+
+    import pandas as pd
+
+    from conftest import ROOT, tscompress
+    from tscompress.runner import ChapterTask, chapter_names
+
+    local, _ = smoke_results
+    results = tmp_path / "smoke"
+    params = {"profile": "smoke"}
+    real = ChapterTask(ROOT, params, results, progress=False)
+
+    def failing(node):  # the node "killed" mid-way: it fails, its dependants never start
+        if node.chapter == "01_sparsification":
+            raise RuntimeError("killed on purpose")
+        return real(node)
+
+    g = graph.plan(["BasicMotions"], chapter_names(ROOT))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        done = []
+        with pytest.raises(ChapterError, match="killed on purpose"):
+            graph.execute(g, failing, "ray", on_done=done.append)
+    finally:
+        ray.shutdown()
+    status = {r.node.chapter: r.status for r in done}
+    assert status == {"00_models": "ran", "01_sparsification": "failed", "02_distillation": "ran",
+                      "03_quantization": "ran", "04_peft": "ran", "05_comparison": "skipped"}
+    assert not (results / "BasicMotions" / "01_sparsification").exists()
+    assert not list((results / "BasicMotions").glob(".tmp-*"))
+
+    proc = tscompress("book", "--profile", "smoke", "--executor", "ray", "--datasets", "BasicMotions",
+                      "--results-dir", str(results), "--output", str(tmp_path / "book"), "--lang", "en")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    steps = json.loads((tmp_path / "book" / "build_times.json").read_text())["steps"]
+    ran = {s["step"].split("/", 1)[1]: s["status"] for s in steps if s["step"].startswith("BasicMotions/")}
+    assert ran == {"00_models": "unchanged, kept", "01_sparsification": "ran", "02_distillation": "unchanged, kept",
+                   "03_quantization": "unchanged, kept", "04_peft": "unchanged, kept", "05_comparison": "ran"}
+
+    for chapter in chapter_names(ROOT):  # the same numbers and tables as the local executor's run
+        mine = json.loads((results / "BasicMotions" / chapter / "numbers.json").read_text())
+        theirs = json.loads((local / "BasicMotions" / chapter / "numbers.json").read_text())
+        assert set(mine) == set(theirs), chapter
+        differ = [k for k in mine if mine[k] != theirs[k] and not TIMING.search(k)]
+        assert not differ, (chapter, differ[:5])
+        a = pd.read_csv(results / "BasicMotions" / chapter / "variants.csv")
+        b = pd.read_csv(local / "BasicMotions" / chapter / "variants.csv")
+        keep = [c for c in a.columns if not re.search(r"seconds|latency|model_file", c)]
+        pd.testing.assert_frame_equal(a[keep], b[keep])
