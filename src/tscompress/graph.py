@@ -159,8 +159,8 @@ def _run_ray(graph: RunGraph, task, events: _Events, address: str | None, resour
                                   "configure_logging": False}
         if address:
             kwargs["address"] = address
-        else:
-            kwargs["num_cpus"] = os.cpu_count() or 1
+        else:  # a new Ray of this machine's CPUs, even if another one runs here
+            kwargs.update(address="local", num_cpus=os.cpu_count() or 1)
         try:
             ray.init(**kwargs)
         except Exception as exc:  # a cluster that cannot be reached, a bad address

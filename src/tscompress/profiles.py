@@ -1,8 +1,8 @@
 """Run sizes: the one place that says how big a run is.
 
 * ``smoke`` — seconds; for tests. Tiny subsets of the data, one epoch, smallest grids.
-* ``quick`` — the whole book on a 2-core CPU (about 25 minutes with AVX-512; the models chapter alone took
-  20 minutes on a 2-core AVX2 EPYC on 2026-12-03): the study's exact architectures
+* ``quick`` — the whole book on a 2-core CPU, on Heartbeat and JapaneseVowels (on a 2-core AVX2 EPYC on
+  2026-12-03 the chapters took 33 and 18 minutes, the HTML and PDF builds 4): the study's exact architectures
   and sequence length, the study's 30 base epochs, fewer fine-tuning epochs (2 after sparsification, 5 for
   QAT, 4 for PEFT, 6 for the students), smaller grids, one seed.
 * ``full`` — the study's own settings (30 base epochs with patience 10, 10 fine-tuning epochs,
