@@ -301,11 +301,13 @@ for student in cfg.students:
         run.glue(f"{tag}_ofa_vs_kl_{lang}", verdict[lang])
     # the α curve: every distilled point against the plain student (α = 0) on the same test cases
     curve = g[(g["method"] == "kl") & (g["alpha"] > 0)]
+    tests = []
+    if len(plain) and len(curve):
+        ref = kept[(student, "kl", plain.iloc[0]["setting"], s0)][1].correct
+        tests = [(r.setting, mcnemar(kept[(student, "kl", r.setting, s0)][1].correct, ref)) for r in curve.itertuples()]
+    n_sig = sum(res.significant for _, res in tests)
     for lang in plots.LANGS:
-        if len(plain) and len(curve):
-            ref = kept[(student, "kl", plain.iloc[0]["setting"], s0)][1].correct
-            tests = [(r.setting, mcnemar(kept[(student, "kl", r.setting, s0)][1].correct, ref)) for r in curve.itertuples()]
-            n_sig = sum(res.significant for _, res in tests)
+        if tests:
             listed = "; ".join(f"{names.setting_name(name, lang)}: {res.b} / {res.c}, p = {names.number(res.p_value, lang, 2)}"
                                for name, res in tests)
             text = {"en": f"{n_sig} of {len(tests)} distilled points differ significantly from the plain student "

@@ -344,19 +344,16 @@ for lang in plots.LANGS:
 q_rows = ptq[(ptq["seed"] == ch.seeds[0]) & (ptq["method"] != "fp32")]
 near = [bool(r.test_single_class) or r.test_accuracy_lo <= r.test_majority_rate <= r.test_accuracy_hi
         for r in q_rows.itertuples()]
-sig = sum(mcnemar(correct[(r.method, r.bits, ch.seeds[0])], correct[("fp32", 32, ch.seeds[0])]).significant
-          for r in q_rows.itertuples())
+vs_fp32 = [(r, mcnemar(correct[(r.method, r.bits, ch.seeds[0])], correct[("fp32", 32, ch.seeds[0])]))
+           for r in q_rows.itertuples()]
+sig = sum(res.significant for _, res in vs_fp32)
 run.glue("ptq_summary_en", f"{sum(near)} of {len(near)} PTQ models cannot be told apart from the majority-class rate, "
                            f"and {sig} differ significantly from the fp32 model (exact McNemar, p < 0.05)")
 run.glue("ptq_summary_ru", f"{sum(near)} из {len(near)} моделей после PTQ неотличимы от доли мажоритарного класса, "
                            f"и {sig} значимо отличаются от модели fp32 (точный критерий Мак-Немара, p < 0,05)")
 for lang in plots.LANGS:  # which PTQ models differ from fp32 on the same cases, by name
-    listed = []
-    for r in q_rows.itertuples():
-        res = mcnemar(correct[(r.method, r.bits, ch.seeds[0])], correct[("fp32", 32, ch.seeds[0])])
-        if res.significant:
-            listed.append(f"{names.method_name(r.method, lang)} int{r.bits} ({res.b} / {res.c}, "
-                          f"p = {names.number(res.p_value, lang, 3)})")
+    listed = [f"{names.method_name(r.method, lang)} int{r.bits} ({res.b} / {res.c}, p = {names.number(res.p_value, lang, 3)})"
+              for r, res in vs_fp32 if res.significant]
     run.glue(f"ptq_sig_list_{lang}", "; ".join(listed) if listed else
              {"en": "none", "ru": "ни одна"}[lang])
 lowest = min(cfg.ptq_bits)

@@ -73,14 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from .graph import execute, plan
-    from .runner import (ChapterTask, chapter_params, node_resources, resolve_chapter, resolve_datasets, results_root,
-                         root_or_error)
+    from .runner import ChapterTask, command_inputs, node_resources, resolve_chapter, root_or_error
 
-    root = root_or_error()
-    chapter = resolve_chapter(args.chapter, root)  # an unknown chapter fails before anything is printed
-    results = results_root(root, args.profile, args.results_dir)
-    params = chapter_params(args.param, args.profile, args.data_dir)
-    datasets = resolve_datasets(args.datasets, params, args.profile)
+    chapter = resolve_chapter(args.chapter, root_or_error())  # an unknown chapter fails before anything is printed
+    root, results, params, datasets = command_inputs(args.profile, args.results_dir, args.param, args.data_dir,
+                                                     args.datasets)
     t0 = time.perf_counter()
     task = ChapterTask(root, params, results, force=args.force, progress=not args.quiet and args.executor == "local")
 
@@ -116,12 +113,10 @@ def _report(outcome) -> None:
 
 def cmd_book(args) -> int:
     from .book import build_book
-    from .runner import chapter_params, resolve_datasets, results_root, root_or_error
+    from .runner import command_inputs
 
-    root = root_or_error()
-    results = results_root(root, args.profile, args.results_dir)
-    params = chapter_params(args.param, args.profile, args.data_dir)
-    datasets = resolve_datasets(args.datasets, params, args.profile)
+    root, results, params, datasets = command_inputs(args.profile, args.results_dir, args.param, args.data_dir,
+                                                     args.datasets)
     return build_book(root, args.profile, datasets, params, results, langs=args.lang, pdf=args.pdf, reuse=args.reuse,
                       force=args.force, output=args.output, executor=args.executor, ray_address=args.ray_address)
 

@@ -100,9 +100,13 @@ class NodeResult:
 
 @dataclass
 class _Events:
-    on_start: Callable[[Node, int, int], None] = lambda node, i, n: None
-    on_done: Callable[[NodeResult], None] = lambda result: None
+    on_start: Callable[[Node, int, int], None]
+    on_done: Callable[[NodeResult], None]
     results: list[NodeResult] = field(default_factory=list)
+
+
+def _ignore(*_: Any) -> None:
+    return None
 
 
 def execute(graph: RunGraph, task: Callable[[Node], Any], executor: str = "local", *,
@@ -116,7 +120,7 @@ def execute(graph: RunGraph, task: Callable[[Node], Any], executor: str = "local
     :class:`~tscompress.errors.ChapterError` naming the failed and the skipped nodes."""
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
-    events = _Events(on_start or _Events.on_start, on_done or _Events.on_done)
+    events = _Events(on_start or _ignore, on_done or _ignore)
     if executor == "local":
         if ray_address is not None:
             raise ConfigError("--ray-address goes with --executor ray")

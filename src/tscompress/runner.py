@@ -41,6 +41,7 @@ __all__ = [
     "chapter_params",
     "ChapterTask",
     "node_resources",
+    "command_inputs",
 ]
 
 # chapter -> chapters whose results it reads
@@ -410,3 +411,13 @@ def node_resources(profile: str, params: Mapping[str, Any]) -> dict[str, float]:
 
     res = get_profile(profile, {k: v for k, v in params.items() if "." in k}).resources
     return {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}
+
+
+def command_inputs(profile: str, results_dir: str | None, pairs, data_dir: str | None,
+                   datasets: str | None) -> tuple[Path, Path, dict[str, Any], list[str]]:
+    """What ``tscompress run`` and ``tscompress book`` both start from: the repository, the results folder, the
+    parameters every node shares and the datasets, each checked (one line on bad input)."""
+    root = root_or_error()
+    results = results_root(root, profile, results_dir)
+    params = chapter_params(pairs, profile, data_dir)
+    return root, results, params, resolve_datasets(datasets, params, profile)
