@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import BookError, ConfigError
+from .errors import BookError, ConfigError, DataError
 from .names import localize_numbers
 from .results import FIGURE_METADATA, TABLE_METADATA, ShownTable, atomic_write_text, read_json, write_json
 from .runner import chapter_names
@@ -56,6 +56,28 @@ TEXT = {
     "wall": {"ru": "Время счёта, с", "en": "Wall time, s"},
     "finished": {"ru": "Завершена", "en": "Finished"},
     "total": {"ru": "Всего", "en": "Total"},
+    "seeds_nodes": {"ru": "{seeds}; каждый сид — отдельный запуск каждой главы; страницы показывают сид {first}, а в разделе "
+                          "«По сидам» — среднее и разброс по всем",
+                    "en": "{seeds}; each seed is its own run of every chapter; the pages show seed {first} and, in their "
+                          "section \"Over seeds\", the mean and spread over all of them"},
+    "wall_first": {"ru": "Время счёта сида {first}, с", "en": "Wall time of seed {first}, s"},
+    "wall_seeds": {"ru": "Время счёта всех сидов, с", "en": "Wall time of all seeds, s"},
+    "seeds_heading": {"ru": "По сидам", "en": "Over seeds"},
+    "seeds_intro": {
+        "ru": "Каждая модель этой главы обучена и проверена по одному разу на каждый сид ({seeds}): от сида зависят "
+              "инициализация и порядок батчей, а при протоколе resample и само разбиение. Рисунки и таблицы выше "
+              "показывают сид {first}. Ниже рядом с интервалом сида {first} — среднее, стандартное отклонение и размах "
+              "точности по сидам. Разброс по сидам и бутстреп-интервал отвечают на разные вопросы: первый — насколько "
+              "результат зависит от случайности обучения, второй — насколько от выбора тестовых примеров.",
+        "en": "Every model of this chapter was trained and tested once per seed ({seeds}): the seed sets the "
+              "initialization and the order of the batches, and under the resample protocol the split as well. The "
+              "figures and tables above show seed {first}. Below, beside seed {first}'s interval, are the mean, standard "
+              "deviation and range of the accuracy over the seeds. The spread over seeds and the bootstrap interval "
+              "answer different questions: the first how much a result depends on the randomness of training, the "
+              "second how much on the choice of test cases.",
+    },
+    "seeds_caption": {"ru": "{dataset}: каждая модель главы по сидам {seeds}.",
+                      "en": "{dataset}: every model of the chapter over the seeds {seeds}."},
     "warn_title": {"ru": "Это не официальное разбиение", "en": "This is not the official split"},
     "warn_resample": {
         "ru": "Тестовая выборка — стратифицированная часть доступных размеченных примеров (протокол resample), а не "
@@ -90,9 +112,10 @@ def _chapter_seconds(results_dir: Path, chapter: str) -> float:
     return float(read_json(results_dir / chapter / "manifest.json").get("wall_seconds") or 0.0)
 
 
-def _dataset_rows(results_dir: Path, chapters: list[str], lang: str) -> tuple[str, str, str, str, str, str]:
+def _dataset_rows(results_dir: Path, chapters: list[str], lang: str,
+                  seeds: list[int] | None = None) -> tuple[str, str, str, str, str, str]:
     """One dataset's row of the first page: name, protocol, train / val / test cases, classes and the test
-    set's majority rate, channels × length, and the wall time of all its chapters."""
+    set's majority rate, channels × length, and the wall time of all its chapters (over every seed)."""
     from .names import number
 
     first = read_json(results_dir / chapters[0] / "manifest.json")
@@ -100,17 +123,26 @@ def _dataset_rows(results_dir: Path, chapters: list[str], lang: str) -> tuple[st
     sizes = data.get("sizes", {})
     split = " / ".join(number(sizes[k], lang, 0) if k in sizes else "?" for k in ("train", "val", "test"))
     majority = (data.get("majority_rate") or {}).get("test")
-    seconds = sum(_chapter_seconds(results_dir, c) for c in chapters)
+    seconds = sum(_all_seeds_seconds(results_dir, c, seeds) for c in chapters)
     shape = f"{data.get('n_channels', '?')} × {data.get('seq_len', '?')}"
     return (str(first.get("dataset")), f"`{first.get('protocol', '?')}`", split,
             f"{data.get('n_classes', '?')}; {number(majority, lang) if majority is not None else '—'}",
             shape, number(seconds, lang, 0))
 
 
+def _all_seeds_seconds(dataset_dir: Path, chapter: str, seeds: list[int] | None) -> float:
+    """A chapter's wall time summed over the seeds' runs (one run without seed nodes)."""
+    from .seeds import seed_folders
+
+    folders = seed_folders(dataset_dir, seeds).values() if seeds else [dataset_dir]
+    return sum(_chapter_seconds(folder, chapter) for folder in folders)
+
+
 def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
-                      datasets: list[Path] | None = None) -> str:
+                      datasets: list[Path] | None = None, seeds: list[int] | None = None) -> str:
     """The run manifest shown on each edition's first page, from the chapters' manifests
-    (``results_dir``: the main dataset's results; ``datasets``: every dataset's folder, when there are several)."""
+    (``results_dir``: the main dataset's results; ``datasets``: every dataset's folder, when there are several;
+    ``seeds``: the seeds, when each ran as its own node)."""
     manifests = {c: read_json(results_dir / c / "manifest.json") for c in chapters}
     seconds = {c: _chapter_seconds(results_dir, c) for c in chapters}
     first = manifests[chapters[0]]
@@ -138,7 +170,8 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
         (_t("dataset", lang), str(first.get("dataset"))),
         (_t("protocol", lang), f"`{protocol}`"),
         (_t("splits", lang), split),
-        (_t("seeds", lang), ", ".join(str(s) for s in first.get("seeds", []))),
+        (_t("seeds", lang), _t("seeds_nodes", lang, seeds=", ".join(map(str, seeds)), first=seeds[0]) if seeds
+         else ", ".join(str(s) for s in first.get("seeds", []))),
         (_t("device", lang), f"{first.get('device')} ({env.get('cpu_count')} CPU, {env.get('torch_threads')} torch threads)"),
         (_t("versions", lang), versions),
         (_t("commit", lang), f"`{commit}`"),
@@ -146,16 +179,24 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
         (_t("built", lang), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
     ]
     lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
-    lines += [f"| {_t('chapter', lang)} | {_t('wall', lang)} | {_t('finished', lang)} |", "|---|---:|---|"]
-    for c in chapters:
-        lines.append(f"| {c} | {seconds[c]:.0f} | {manifests[c].get('finished', '')} |")
-    lines.append(f"| **{_t('total', lang)}** | **{sum(seconds.values()):.0f}** | |")
+    if seeds:  # the first seed's run, then every seed's
+        every = {c: _all_seeds_seconds(results_dir, c, seeds) for c in chapters}
+        lines += [f"| {_t('chapter', lang)} | {_t('wall_first', lang, first=seeds[0])} | {_t('wall_seeds', lang)} | "
+                  f"{_t('finished', lang)} |", "|---|---:|---:|---|"]
+        for c in chapters:
+            lines.append(f"| {c} | {seconds[c]:.0f} | {every[c]:.0f} | {manifests[c].get('finished', '')} |")
+        lines.append(f"| **{_t('total', lang)}** | **{sum(seconds.values()):.0f}** | **{sum(every.values()):.0f}** | |")
+    else:
+        lines += [f"| {_t('chapter', lang)} | {_t('wall', lang)} | {_t('finished', lang)} |", "|---|---:|---|"]
+        for c in chapters:
+            lines.append(f"| {c} | {seconds[c]:.0f} | {manifests[c].get('finished', '')} |")
+        lines.append(f"| **{_t('total', lang)}** | **{sum(seconds.values()):.0f}** | |")
     if datasets:
         lines += ["", _t("datasets_intro", lang), "",
                   "| " + " | ".join(_t(k, lang) for k in ("dataset", "protocol", "splits", "classes_majority",
                                                           "shape", "wall")) + " |",
                   "|---|---|---|---|---|---:|"]
-        lines += ["| " + " | ".join(_dataset_rows(folder, chapters, lang)) + " |" for folder in datasets]
+        lines += ["| " + " | ".join(_dataset_rows(folder, chapters, lang, seeds)) + " |" for folder in datasets]
     return "\n".join(lines) + "\n"
 
 
@@ -303,13 +344,15 @@ def _toc_with_datasets(text: str, lang: str, chapters: list[str], extra: list[st
 
 
 def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path,
-                  datasets: list[str] | None = None) -> Path:
+                  datasets: list[str] | None = None, seeds: list[int] | None = None) -> Path:
     """Assemble the book's source tree in ``src`` (replacing what was there).
 
     With ``datasets``, ``results_dir`` holds one folder per dataset: the first dataset's results are
     the book's main thread (``book/_generated/<chapter>``, ``book/_generated/nb``), each further
     one is staged under ``book/_generated/<dataset>/`` with its own appendix part in each edition's
-    table of contents. Without, ``results_dir`` is one dataset's folder."""
+    table of contents. Without, ``results_dir`` is one dataset's folder. With ``seeds`` (each seed a run of its
+    own, :mod:`tscompress.seeds`), every chapter page gets a section with every model's mean and spread over
+    the seeds, on every dataset."""
     tmp = src.with_name(src.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -328,12 +371,18 @@ def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path,
         _stage_results(results_dir / dataset, chapters, gen / dataset, paths)
     for lang in LANGS:
         atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(
-            main_dir, chapters, lang, datasets=[results_dir / d for d in datasets] if extra else None))
+            main_dir, chapters, lang, datasets=[results_dir / d for d in datasets] if extra else None, seeds=seeds))
         for chapter in chapters:
             atomic_write_text(tmp / "book" / lang / f"{chapter}{FURTHER_SUFFIX}",
                               further_sections(root, chapter, lang, extra))
+    folders = {d: results_dir / d for d in datasets} if datasets else {_dataset_name(main_dir, chapters): main_dir}
+    for lang in LANGS:
+        for chapter in chapters:
+            atomic_write_text(tmp / "book" / lang / f"{chapter}{SEEDS_SUFFIX}",
+                              seeds_section(chapter, lang, list(folders), seeds))
+    if seeds:
+        _stage_over_seeds(folders, chapters, seeds, gen / SEEDS_GENERATED)
     if "05_comparison" in chapters:
-        folders = {d: results_dir / d for d in datasets} if datasets else {_dataset_name(main_dir, chapters): main_dir}
         for lang in LANGS:
             table = claims_table(folders, lang)
             atomic_write_text(gen / f"claims_by_dataset.{lang}.csv", table.to_csv(index=False, lineterminator="\n"))
@@ -369,6 +418,45 @@ def further_sections(root: Path, chapter: str, lang: str, datasets: list[str]) -
             part = part.replace(token, values[token])
         parts.append(part.rstrip("\n") + "\n")
     return "\n".join(parts)
+
+
+SEEDS_SUFFIX = ".seeds.md"
+"""A chapter page includes ``<chapter>.seeds.md`` (staged beside it): its models' mean and spread over the seeds,
+one table per dataset (empty when each chapter ran once, for one seed or for all of them in one run)."""
+
+SEEDS_GENERATED = "seeds"
+"""``book/_generated/seeds/<dataset>/<chapter>.<lang>.csv``: the tables of the seeds sections."""
+
+
+def seeds_section(chapter: str, lang: str, datasets: list[str], seeds: list[int] | None) -> str:
+    """The section "Over seeds" of ``chapter``'s page in ``lang``: one table per dataset (``seeds``: ``None`` or one
+    seed, no section)."""
+    import re
+
+    if not seeds or len(seeds) < 2:
+        return ""
+    listed = ", ".join(map(str, seeds))
+    lines = [f"## {_t('seeds_heading', lang)}", "", _t("seeds_intro", lang, seeds=listed, first=seeds[0]), ""]
+    for dataset in datasets:
+        label = re.sub(r"[^a-z0-9]+", "-", f"seeds-{chapter}-{dataset}".lower()).strip("-")
+        lines += [f"```{{csv-table}} {_t('seeds_caption', lang, dataset=dataset, seeds=listed)}",
+                  f":file: ../_generated/{SEEDS_GENERATED}/{dataset}/{chapter}.{lang}.csv",
+                  ":header-rows: 1", f":name: {label}", "```", ""]
+    return "\n".join(lines)
+
+
+def _stage_over_seeds(folders: dict[str, Path], chapters: list[str], seeds: list[int], dest: Path) -> None:
+    from .seeds import chapter_tables, display_over_seeds, over_seeds
+
+    for dataset, folder in folders.items():
+        for chapter in chapters:
+            try:
+                table = over_seeds(chapter_tables(folder, chapter, seeds))
+            except DataError as exc:
+                raise BookError(f"{exc}; run the book without --reuse") from None
+            for lang in LANGS:
+                shown = display_over_seeds(table, lang)
+                atomic_write_text(dest / dataset / f"{chapter}.{lang}.csv", shown.to_csv(index=False, lineterminator="\n"))
 
 
 def _dataset_name(results_dir: Path, chapters: list[str]) -> str:
@@ -514,11 +602,13 @@ def link_editions(output: Path, langs: list[str]) -> int:
 
 def build_book(root: Path, profile: str, datasets: list[str], params: dict[str, Any], results_dir: Path, *,
                langs: str = "ru,en", pdf: bool = False, reuse: bool = False, force: bool = False,
-               output: str | os.PathLike | None = None, executor: str = "local", ray_address: str | None = None) -> int:
-    """Run every chapter on every dataset (the run graph, :mod:`tscompress.graph`; unchanged chapters are kept),
-    stage the results and build the editions ``langs`` (HTML, and PDF with ``pdf``) into ``output``."""
+               output: str | os.PathLike | None = None, executor: str = "local", ray_address: str | None = None,
+               seeds: list[int] | None = None) -> int:
+    """Run every chapter on every dataset (and every seed of ``seeds``, each its own node) — the run graph,
+    :mod:`tscompress.graph`; unchanged chapters are kept — stage the results and build the editions ``langs``
+    (HTML, and PDF with ``pdf``) into ``output``."""
     from .graph import execute, plan
-    from .runner import ChapterTask, node_resources
+    from .runner import ChapterTask, node_resources, seed_folder
 
     langs = [l.strip() for l in langs.split(",") if l.strip()]
     bad = [l for l in langs if l not in LANGS]
@@ -534,12 +624,13 @@ def build_book(root: Path, profile: str, datasets: list[str], params: dict[str, 
         s = int(time.perf_counter() - t_all)
         return f"{s // 60:02d}:{s % 60:02d}"
 
-    graph = plan(datasets, chapters)
+    graph = plan(datasets, chapters, seeds=seeds)
     if reuse:
         for node in graph.nodes:
-            if not (results_dir / node.dataset / node.chapter / "manifest.json").exists():
-                raise ConfigError(f"--reuse: no results for {node.chapter} on {node.dataset} in "
-                                  f"{results_dir / node.dataset}; run without --reuse first")
+            folder = seed_folder(results_dir / node.dataset, node.seed, seeds)
+            if not (folder / node.chapter / "manifest.json").exists():
+                raise ConfigError(f"--reuse: no results for {node.chapter} on {node.dataset} in {folder}; "
+                                  "run without --reuse first")
             steps.append((str(node), "reused", 0.0))
     else:
         def started(node, i, n):
@@ -549,13 +640,13 @@ def build_book(root: Path, profile: str, datasets: list[str], params: dict[str, 
             status = "unchanged, kept" if result.status == "cached" else result.status
             print(f"      {result.node}: {status} ({result.seconds:.0f} s)", flush=True)
 
-        task = ChapterTask(root, params, results_dir, force=force, progress=executor == "local")
+        task = ChapterTask(root, params, results_dir, force=force, progress=executor == "local", seeds=seeds)
         results = execute(graph, task, executor, ray_address=ray_address,
                           **node_resources(profile, params), on_start=started, on_done=finished)
         steps += [(str(r.node), "unchanged, kept" if r.status == "cached" else r.status, r.seconds) for r in results]
 
     t0 = time.perf_counter()
-    src = stage_sources(root, results_dir, chapters, output / "src", datasets=datasets)
+    src = stage_sources(root, results_dir, chapters, output / "src", datasets=datasets, seeds=seeds)
     steps.append(("stage sources", "ok", time.perf_counter() - t0))
     logs = output / "logs"
     logs.mkdir(exist_ok=True)
@@ -582,7 +673,8 @@ def build_book(root: Path, profile: str, datasets: list[str], params: dict[str, 
             steps.append((f"pdf {lang}", "ok", time.perf_counter() - t0))
     landing = _landing(output, langs, pdfs, profile)
     total = time.perf_counter() - t_all
-    write_json(output / "build_times.json", {"profile": profile, "datasets": datasets, "executor": executor, "steps": [
+    write_json(output / "build_times.json", {"profile": profile, "datasets": datasets, "seeds": seeds,
+                                             "executor": executor, "steps": [
         {"step": s, "status": st, "seconds": round(sec, 1)} for s, st, sec in steps], "total_seconds": round(total, 1)})
     width = max(33, *(len(step) + 1 for step, _, _ in steps))
     print("\nstep".ljust(width + 1) + "status".ljust(18) + "seconds")

@@ -25,6 +25,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", default=None, metavar="A,B",
                         help="comma-separated UEA/UCR dataset names, each run into <results-dir>/<name>/ "
                              "(default: the profile's list; the first is the book's main thread)")
+    parser.add_argument("--seeds", default=None, metavar="0,1,2",
+                        help="comma-separated seeds (default: the profile's); with several, each seed is its own "
+                             "run of every chapter, the first into <results-dir>/<dataset>/, the others into "
+                             "<results-dir>/<dataset>/seeds/<seed>/, and the pages add their mean and spread")
     parser.add_argument("--results-dir", default=None, help="default: results/<profile> in the repository; "
                         "each dataset's chapters go to <results-dir>/<dataset>/<chapter>")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
@@ -33,7 +37,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="run even if the inputs have not changed")
     parser.add_argument("--executor", default="local", choices=["local", "ray"],
                         help="local: one chapter after another in this process (default); ray: every (dataset, "
-                             "chapter) as a Ray task once its inputs exist (pip install 'tscompress[ray]')")
+                             "seed, chapter) as a Ray task once its inputs exist (pip install 'tscompress[ray]')")
     parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
                         help="with --executor ray: an existing cluster ('auto' or host:port); default: a local Ray "
                              "on this machine's CPUs")
@@ -73,20 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from .graph import execute, plan
-    from .runner import ChapterTask, command_inputs, node_resources, resolve_chapter, root_or_error
+    from .runner import ChapterTask, command_inputs, node_resources, resolve_chapter, root_or_error, seed_folder
 
     chapter = resolve_chapter(args.chapter, root_or_error())  # an unknown chapter fails before anything is printed
-    root, results, params, datasets = command_inputs(args.profile, args.results_dir, args.param, args.data_dir,
-                                                     args.datasets)
+    given = command_inputs(args.profile, args.results_dir, args.param, args.data_dir, args.datasets, args.seeds)
     t0 = time.perf_counter()
-    task = ChapterTask(root, params, results, force=args.force, progress=not args.quiet and args.executor == "local")
+    task = ChapterTask(given.root, given.params, given.results, force=args.force,
+                       progress=not args.quiet and args.executor == "local", seeds=given.seeds)
 
     def start(node, i, n):
-        print(f"tscompress: running {chapter} on {node.dataset} (profile {args.profile}) into {results / node.dataset}",
-              flush=True)
+        seed = "" if node.seed is None else f", seed {node.seed}"
+        folder = seed_folder(given.results / node.dataset, node.seed, given.seeds)
+        print(f"tscompress: running {chapter} on {node.dataset} (profile {args.profile}{seed}) into {folder}", flush=True)
 
-    execute(plan(datasets, [chapter]), task, args.executor, ray_address=args.ray_address,
-            **node_resources(args.profile, params), on_start=start,
+    execute(plan(given.datasets, [chapter], seeds=given.seeds), task, args.executor, ray_address=args.ray_address,
+            **node_resources(args.profile, given.params), on_start=start,
             on_done=lambda result: _report(result.outcome))
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
@@ -115,10 +120,10 @@ def cmd_book(args) -> int:
     from .book import build_book
     from .runner import command_inputs
 
-    root, results, params, datasets = command_inputs(args.profile, args.results_dir, args.param, args.data_dir,
-                                                     args.datasets)
-    return build_book(root, args.profile, datasets, params, results, langs=args.lang, pdf=args.pdf, reuse=args.reuse,
-                      force=args.force, output=args.output, executor=args.executor, ray_address=args.ray_address)
+    given = command_inputs(args.profile, args.results_dir, args.param, args.data_dir, args.datasets, args.seeds)
+    return build_book(given.root, args.profile, given.datasets, given.params, given.results, langs=args.lang,
+                      pdf=args.pdf, reuse=args.reuse, force=args.force, output=args.output, executor=args.executor,
+                      ray_address=args.ray_address, seeds=given.seeds)
 
 
 def cmd_list(args) -> int:

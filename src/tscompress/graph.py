@@ -1,7 +1,8 @@
 """The run graph: which chapter executions a command needs, what each reads, and who executes them.
 
-A *node* is one execution of one chapter notebook on one dataset; its inputs are the nodes of the same dataset
-whose results it reads (:data:`tscompress.runner.CHAPTERS`). ``tscompress run`` and ``tscompress book`` both plan
+A *node* is one execution of one chapter notebook on one dataset — and, when the profile has several seeds, for
+one seed: seeds are separate nodes, so an engine spreads them; its inputs are the nodes of the same dataset (and
+seed) whose results it reads (:data:`tscompress.runner.CHAPTERS`). ``tscompress run`` and ``tscompress book`` both plan
 a graph and hand it to an *executor*:
 
 * ``local`` (the default) runs the nodes one after another in dependency order, in this process — exactly
@@ -32,9 +33,10 @@ EXECUTORS = ("local", "ray")
 class Node:
     dataset: str
     chapter: str
+    seed: int | None = None  # None: the notebook runs the profile's seeds (one node for them all)
 
     def __str__(self) -> str:
-        return f"{self.dataset}/{self.chapter}"
+        return f"{self.dataset}/{self.chapter}" + ("" if self.seed is None else f"/seed {self.seed}")
 
 
 @dataclass
@@ -57,10 +59,13 @@ class RunGraph:
         return out
 
 
-def plan(datasets: Iterable[str], chapters: Iterable[str], dependencies: Mapping[str, Iterable[str]] | None = None) -> RunGraph:
-    """The graph of ``chapters`` × ``datasets``. A chapter's inputs are the chapters it reads (``dependencies``,
-    default :data:`tscompress.runner.CHAPTERS`) on the same dataset, where those are part of the plan (a
-    ``tscompress run`` of one chapter reads the others' results from disk instead)."""
+def plan(datasets: Iterable[str], chapters: Iterable[str], dependencies: Mapping[str, Iterable[str]] | None = None,
+         seeds: Iterable[int] | None = None) -> RunGraph:
+    """The graph of ``chapters`` × ``datasets`` (× ``seeds``: one node per seed; ``None``, one node that runs the
+    profile's seeds). A chapter's inputs are the chapters it reads (``dependencies``, default
+    :data:`tscompress.runner.CHAPTERS`) on the same dataset and seed, where those are part of the plan (a
+    ``tscompress run`` of one chapter reads the others' results from disk instead). The order is dataset, then
+    seed, then chapter: the local executor finishes the first seed's book before it starts the next seed."""
     if dependencies is None:
         from .runner import CHAPTERS as dependencies  # noqa: N811
     datasets, chapters = list(datasets), list(chapters)
@@ -84,8 +89,12 @@ def plan(datasets: Iterable[str], chapters: Iterable[str], dependencies: Mapping
 
     for chapter in chapters:
         visit(chapter)
-    nodes = [Node(d, c) for d in datasets for c in order]
-    inputs = {n: tuple(Node(n.dataset, dep) for dep in dependencies[n.chapter] if dep in chapters) for n in nodes}
+    seed_list: list[int | None] = [None] if seeds is None else list(seeds)
+    if not seed_list or len(set(seed_list)) != len(seed_list):
+        raise ConfigError(f"seeds must be a non-empty list of distinct seeds, got {seed_list!r}")
+    nodes = [Node(d, c, s) for d in datasets for s in seed_list for c in order]
+    inputs = {n: tuple(Node(n.dataset, dep, n.seed) for dep in dependencies[n.chapter] if dep in chapters)
+              for n in nodes}
     return RunGraph(nodes, inputs)
 
 

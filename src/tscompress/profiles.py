@@ -22,7 +22,10 @@ notebooks in the book. The quick profile adds JapaneseVowels (it ships inside ae
 evaluates the baselines (every labelled case tested once); below 2 skips that section (the notebook
 runs, but the book's models page needs it).
 
-``resources`` is what one (dataset, chapter) node asks of a Ray cluster with ``--executor ray`` (CPUs — also its
+``seeds``: with several (``--seeds`` replaces them), every seed is its own run of every chapter — a node of the run
+graph — and the pages add each model's mean and spread over them (:mod:`tscompress.seeds`).
+
+``resources`` is what one (dataset, seed, chapter) node asks of a Ray cluster with ``--executor ray`` (CPUs — also its
 torch threads — and GPUs; a GPU cluster sets ``-p resources.num_gpus=1``); the local executor ignores it.
 
 Every notebook takes ``profile`` plus explicit overrides (``-p models.epochs=5`` on the command

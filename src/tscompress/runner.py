@@ -42,6 +42,8 @@ __all__ = [
     "ChapterTask",
     "node_resources",
     "command_inputs",
+    "resolve_seeds",
+    "seed_folder",
 ]
 
 # chapter -> chapters whose results it reads
@@ -389,19 +391,64 @@ def chapter_params(pairs, profile: str, data_dir: str | None = None) -> dict[str
     return params
 
 
+def resolve_seeds(seeds: str | None, params: dict, profile: str) -> list[int] | None:
+    """The seeds a command runs as separate nodes: ``seeds`` (comma-separated, ``--seeds``), else the profile's
+    ``seeds``, when there are several; else ``None`` (one node per chapter). One seed given with ``--seeds``
+    becomes the ``seed`` notebook parameter of every node (as ``-p seed=N`` does)."""
+    from .profiles import get_profile
+
+    if seeds is not None:
+        if params.get("seed") is not None:
+            raise ConfigError("give the seeds either with --seeds or with -p seed=N, not both")
+        try:
+            names = [int(s) for s in seeds.split(",") if s.strip()]
+        except ValueError:
+            raise ConfigError(f"--seeds takes comma-separated integers, got {seeds!r}") from None
+        if not names:
+            raise ConfigError("--seeds lists no seed")
+    elif params.get("seed") is not None:
+        return None
+    else:
+        names = list(get_profile(profile, {k: v for k, v in params.items() if "." in k}).seeds)
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in names) or len(set(names)) != len(names):
+        raise ConfigError(f"seeds must be distinct integers >= 0, got {names!r}")
+    if len(names) == 1:
+        if seeds is not None:
+            params["seed"] = names[0]
+        return None
+    return names
+
+
+SEEDS_FOLDER = "seeds"
+"""Where the seeds after the first go inside a dataset's results: ``<dataset>/seeds/<seed>/<chapter>``."""
+
+
+def seed_folder(dataset_dir: Path, seed: int | None, seeds: list[int] | None) -> Path:
+    """The results folder of one seed's nodes: the dataset's own folder for the first seed (the run the pages show
+    in full, as in a one-seed book), ``<dataset>/seeds/<seed>`` for every further one."""
+    if seed is None or not seeds or seed == seeds[0]:
+        return dataset_dir
+    return dataset_dir / SEEDS_FOLDER / str(seed)
+
+
 @dataclass
 class ChapterTask:
     """One node's work, as every executor runs it: :func:`run_chapter` of ``node.chapter`` on ``node.dataset``
-    into ``<results>/<dataset>``. A plain picklable object, so a Ray worker can run it too."""
+    (for ``node.seed``, when seeds are nodes) into that seed's folder of ``<results>/<dataset>``
+    (:func:`seed_folder`). A plain picklable object, so a Ray worker can run it too."""
 
     root: Path
     params: dict
     results: Path
     force: bool = False
     progress: bool = True
+    seeds: list[int] | None = None
 
     def __call__(self, node) -> ChapterOutcome:
-        return run_chapter(node.chapter, {**self.params, "dataset": node.dataset}, self.results / node.dataset,
+        params = {**self.params, "dataset": node.dataset}
+        if node.seed is not None:
+            params["seed"] = node.seed
+        return run_chapter(node.chapter, params, seed_folder(self.results / node.dataset, node.seed, self.seeds),
                            force=self.force, progress=self.progress, root=self.root)
 
 
@@ -413,11 +460,23 @@ def node_resources(profile: str, params: Mapping[str, Any]) -> dict[str, float]:
     return {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}
 
 
+@dataclass
+class CommandInputs:
+    """What ``tscompress run`` and ``tscompress book`` both start from."""
+
+    root: Path
+    results: Path
+    params: dict[str, Any]
+    datasets: list[str]
+    seeds: list[int] | None  # several seeds: one node per seed (:func:`resolve_seeds`)
+
+
 def command_inputs(profile: str, results_dir: str | None, pairs, data_dir: str | None,
-                   datasets: str | None) -> tuple[Path, Path, dict[str, Any], list[str]]:
-    """What ``tscompress run`` and ``tscompress book`` both start from: the repository, the results folder, the
-    parameters every node shares and the datasets, each checked (one line on bad input)."""
+                   datasets: str | None, seeds: str | None = None) -> CommandInputs:
+    """The repository, the results folder, the parameters every node shares, the datasets and the seeds of a
+    command, each checked (one line on bad input)."""
     root = root_or_error()
     results = results_root(root, profile, results_dir)
     params = chapter_params(pairs, profile, data_dir)
-    return root, results, params, resolve_datasets(datasets, params, profile)
+    names = resolve_datasets(datasets, params, profile)
+    return CommandInputs(root, results, params, names, resolve_seeds(seeds, params, profile))
