@@ -42,3 +42,22 @@ def test_reference_cross_validation_pools_every_case_once():
 def test_reference_refuses_bad_kernel_counts():
     with pytest.raises(ConfigError):
         fit_reference(load_dataset("BasicMotions", protocol="official", seed=0), n_kernels=10)
+
+
+def test_reference_leaves_torch_with_the_threads_it_had():
+    """aeon's MiniRocket (numba) resets the process's OpenMP threads to the machine's cores; a one-thread process (a
+    Ray task's kernel) must stay at one thread, or two such tasks on two cores slow each other down many times."""
+    import os
+    import subprocess
+    import sys
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: nothing to reset")
+    code = ("import torch\nfrom tscompress.data import load_dataset\nfrom tscompress.reference import fit_reference\n"
+            "assert torch.get_num_threads() == 1\n"
+            "fit_reference(load_dataset('BasicMotions', protocol='official', seed=0), n_kernels=840, seed=0, n_boot=10)\n"
+            "print(torch.get_num_threads())")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "1"

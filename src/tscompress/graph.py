@@ -192,7 +192,8 @@ def _call(task, node):
 
 def _schedule(ray, graph: RunGraph, task, events: _Events, resources: dict) -> list[NodeResult]:
     # Ray sets OMP_NUM_THREADS to the task's CPUs: the chapter's kernel (a child process) inherits it, so two
-    # nodes on two CPUs do not fight over threads
+    # nodes on two CPUs do not fight over threads (as long as nothing in the kernel resets them: aeon's MiniRocket
+    # did, see tscompress.reference)
     remote = ray.remote(max_retries=0, **resources)(_call)
     done: dict[Node, NodeResult] = {}
     pending: dict[Any, tuple[Node, float]] = {}

@@ -19,6 +19,7 @@ a horizontal line in the comparison chapter's plots.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -39,6 +40,19 @@ def _panel(X: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(torch.as_tensor(X).permute(0, 2, 1).cpu().numpy(), dtype=np.float64)
 
 
+@contextlib.contextmanager
+def _torch_threads_kept():
+    """Torch's thread count as it was: aeon's MiniRocket runs numba, which resets the process's OpenMP threads to
+    the machine's cores. Measured: a Ray task's kernel (one thread) came out with two, and two such tasks on two
+    cores then slowed each other's training down 50 times."""
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
 class MiniRocketReference:
     """MiniRocket → StandardScaler(with_mean=False) → RidgeClassifierCV, seeded."""
 
@@ -56,11 +70,13 @@ class MiniRocketReference:
                                       RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)))
 
     def fit(self, X: torch.Tensor, y: torch.Tensor) -> "MiniRocketReference":
-        self.pipeline.fit(_panel(X), torch.as_tensor(y).cpu().numpy())
+        with _torch_threads_kept():
+            self.pipeline.fit(_panel(X), torch.as_tensor(y).cpu().numpy())
         return self
 
     def predict(self, X: torch.Tensor) -> np.ndarray:
-        return np.asarray(self.pipeline.predict(_panel(X)), dtype=np.int64)
+        with _torch_threads_kept():
+            return np.asarray(self.pipeline.predict(_panel(X)), dtype=np.int64)
 
     @property
     def alpha(self) -> float:
