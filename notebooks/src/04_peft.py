@@ -38,6 +38,7 @@ import torch
 
 from tscompress import chapter, models, names, plots, quantize, report, study, train, variants
 from tscompress.metrics import mcnemar
+from tscompress.profiles import get_profile
 from tscompress import peft as tp
 from tscompress.peft import figures as pf
 from tscompress.peft.experiment import dylora_finetune, finetune
@@ -149,6 +150,22 @@ run.glue("n_params", f"{n:,}")
 ranks = sorted(set(cfg.ranks) | ({budget.rank} if cfg.add_budget_rank else set()))
 main_key, hi_key = f"q{base_bits}", f"q{target_bits}"
 print("ranks:", ranks, "extra bases:", cfg.extra_bases)
+# what the page's "left out" section says about the rank grid: this run's against the full profile's
+full_ranks = get_profile("full").peft.ranks
+
+
+def listed(rs):
+    return ", ".join(str(r) for r in rs)
+
+
+if list(cfg.ranks) == list(full_ranks):
+    run.glue("grid_note_en", f"The rank grid here is the full profile's ({listed(full_ranks)}).")
+    run.glue("grid_note_ru", f"Сетка рангов здесь — сетка полного профиля ({listed(full_ranks)}).")
+else:
+    run.glue("grid_note_en", f"The full profile's rank grid ({listed(full_ranks)}) was not run here; this run's "
+                             f"ranks: {listed(cfg.ranks)}.")
+    run.glue("grid_note_ru", f"Сетка рангов полного профиля ({listed(full_ranks)}) здесь не запускалась; ранги "
+                             f"этого запуска: {listed(cfg.ranks)}.")
 
 
 def make_base(key, pre):
