@@ -133,3 +133,19 @@ def test_no_directive_argument_holds_a_backtick():
             if re.match(r"\s*(```+|:::+)\{", line) and "`" in re.sub(r"^\s*(```+|:::+)", "", line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}")
     assert not offenders, offenders
+
+
+def test_every_page_reads_its_own_editions_notebooks():
+    """A page glues from, and links to, its own edition's staged notebooks (a Russian page reading ``nb/``
+    finds the English copy, where a ``*_ru`` key may not exist at all and numbers are in English format);
+    the full build catches the missing key, this catches the wrong folder in a second."""
+    import re
+
+    offenders = []
+    for lang, own in book.NOTEBOOK_FOLDERS.items():
+        for path in sorted((ROOT / "book" / lang).glob("*.md")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                for folder in re.findall(r"_generated/([\w-]+)/", line):
+                    if folder in book.NOTEBOOK_FOLDERS.values() and folder != own:
+                        offenders.append(f"{path.relative_to(ROOT)}:{number}: {folder}/")
+    assert not offenders, offenders
