@@ -6,7 +6,9 @@
   and sequence length, the study's 30 base epochs, fewer fine-tuning epochs (2 after sparsification, 5 for
   QAT, 4 for PEFT, 6 for the students), smaller grids, one seed.
 * ``full`` — the study's own settings (30 base epochs with patience 10, 10 fine-tuning epochs,
-  the full grids) and three seeds; meant for a GPU.
+  the full grids) and three seeds; meant for a GPU. On a 2-core AVX-512 EPYC CPU (2026-12-04), one seed of
+  Heartbeat took 371 s for the models chapter, 191 s for sparsification, 218 s for quantization; the whole
+  study on both datasets is extrapolated to 3-4 hours there (README: "What it costs").
 
 ``train.recipe`` names the training recipe of every chapter (selection criterion, class weights,
 sampling, learning rate, weight decay: :mod:`tscompress.recipes`); ``models.recipes`` are the recipes the models chapter cross-validates
