@@ -375,16 +375,24 @@ if len(dylora_table):
     sep["val_loss"] = [histories[(s0, "qlora", int(r))][int(e) - 1]["val_loss"] for r, e in zip(sep["rank"], sep["best_epoch"])]
     run.save_figures(lambda lang: pf.dylora_vs_separate(dy0, sep, lang), "fig_dylora")
     dy_budget = dy0[dy0["rank"] == budget.rank].iloc[0]
-    run.glue("dylora_R", str(int(dy0["rank"].max())))
     run.glue("dylora_seconds", f"{dy_info[s0]['seconds']:.0f}")
     run.glue("dylora_cpu", f"{dy_info[s0]['cpu_seconds']:.0f}")
     run.glue("dylora_separate_seconds", f"{sep['train_seconds'].sum():.0f}")
-    run.glue_counted("dylora_separate_n", len(sep), "run.nom", fmt="{}")
-    run.glue("dylora_acc_range", span(dy0["test_accuracy"]))
-    run.glue("dylora_val_loss_range", span(dy0["val_loss"]))
+    run.glue_counted("dylora_separate_n", len(sep), "run.gen", fmt="{}")
+    run.glue("dylora_separate_runs_en", f"{len(sep)} separate QLoRA runs" if len(sep) != 1 else "one separate QLoRA run")
+    run.glue_counted("dylora_R", int(dy0["rank"].max()), "rank.acc", fmt="{}")
+    for col, key in (("test_accuracy", "dylora_acc_text"), ("val_loss", "dylora_val_loss_text")):
+        shown = span(dy0[col])
+        one = "–" not in shown
+        run.glue(f"{key}_en", f"is {shown} at every rank" if one else f"lies in {shown}")
+        run.glue(f"{key}_ru", (f"равны {shown} при каждом ранге" if col == "val_loss" else f"равна {shown} при каждом ранге")
+                 if one else (f"лежат в пределах {shown}" if col == "val_loss" else f"— в пределах {shown}"))
     run.glue("dylora_sep_val_loss_range", span(sep["val_loss"]))
     run.glue("dylora_budget_acc", f"{dy_budget['test_accuracy']:.3f} [{dy_budget['test_accuracy_lo']:.3f}, "
                                   f"{dy_budget['test_accuracy_hi']:.3f}]")
+    run.glue("dylora_budget_bacc", f"{dy_budget['test_balanced_accuracy']:.3f}")
+    for lang in ("en", "ru"):
+        run.glue(f"dylora_budget_verdict_{lang}", report.majority_verdict(dy_budget, lang))
     # Validation losses compared at the precision the page prints them (three decimals): beyond it the order is
     # float noise that changes with the thread count. Test sets compared case by case (McNemar, p < 0.05).
     dy_loss = {int(k): round(float(v), 3) for k, v in zip(dy0["rank"], dy0["val_loss"])}
@@ -404,16 +412,18 @@ if len(dylora_table):
     same_ru = f", одинаковые — при {same}" if same else ""
     test_en = ("on the test set no truncated rank differs significantly from the run trained at that rank alone"
                if n_sig == 0 else f"on the test set {n_sig} of the {n_cmp} ranks differ significantly")
+    cmp_ru = names.counted(n_cmp, names.RU_NOUNS["compared_rank.gen"], "ru")
     test_ru = ("на тесте ни один усечённый ранг значимо не отличается от запуска, обученного только на этом ранге"
-               if n_sig == 0 else f"на тесте значимое различие — при {n_sig} из {n_cmp} рангов")
+               if n_sig == 0 else f"на тесте значимое различие — при {n_sig} из {cmp_ru}")
     # the validation-loss sentence differs in its last digits with the thread count ("loss" in its key says so);
     # the test-set one is built from predictions only
+    ranks_en = f"{n_cmp} rank{'s' if n_cmp != 1 else ''} compared"
     run.glue("dylora_loss_cmp_en", f"the separately trained run has the lower validation loss (to three decimals) at "
-                                   f"{lower} of the {n_cmp} ranks compared, the higher at {higher}{same_en} — {fit_en}")
+                                   f"{lower} of the {ranks_en}, the higher at {higher}{same_en} — {fit_en}")
     run.glue("dylora_loss_cmp_ru", f"у отдельно обученного запуска потери на валидации (до третьего знака) ниже при "
-                                   f"{lower} из {n_cmp} сравнённых рангов, выше — при {higher}{same_ru}: {fit_ru}")
-    run.glue("dylora_test_cmp_en", f"{test_en} (exact McNemar test, p < 0.05)")
-    run.glue("dylora_test_cmp_ru", f"{test_ru} (точный критерий Мак-Немара, p < 0,05)")
+                                   f"{lower} из {cmp_ru}, выше — при {higher}{same_ru}: {fit_ru}")
+    run.glue("dylora_test_cmp_en", f"{test_en} (exact McNemar test, p\u00a0<\u00a00.05)")
+    run.glue("dylora_test_cmp_ru", f"{test_ru} (точный критерий Мак-Немара, p\u00a0<\u00a00,05)")
     print(dy0[["rank", "val_loss", "val_accuracy", "test_accuracy", "test_loss"]].to_string(index=False))
 
 # %% [markdown]
