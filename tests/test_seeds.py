@@ -92,6 +92,26 @@ def test_chapter_tables_name_the_missing_seed_and_add_the_reference(tmp_path):
     assert seeds.display_over_seeds(table, "en").iloc[2, 0] == "MiniRocket"
 
 
+def test_a_compression_chapters_tables_start_with_the_models_it_compresses(tmp_path):
+    for seed, folder in ((0, tmp_path), (1, tmp_path / "seeds" / "1")):
+        (folder / "00_models").mkdir(parents=True)
+        (folder / "01_sparsification").mkdir()
+        models = pd.concat([_variants(seed, [0.7]).assign(chapter="00_models", method="baseline", setting="fp32",
+                                                          base=b, test_accuracy=0.7 + 0.1 * seed) for b in
+                            ("TimesNet", "Transformer")])
+        models.drop(columns="test_majority_rate").assign(test_majority_rate=0.7).to_csv(
+            folder / "00_models" / "variants.csv", index=False)
+        _variants(seed, [0.6, 0.8]).to_csv(folder / "01_sparsification" / "variants.csv", index=False)
+    table = seeds.over_seeds(seeds.chapter_tables(tmp_path, "01_sparsification", [0, 1]))
+    # only the base the chapter compresses (TimesNet), first, with its own spread over the seeds
+    assert list(zip(table["method"], table["base"])) == [("baseline", "TimesNet"), ("lowrank", "TimesNet"),
+                                                         ("magnitude", "TimesNet")]
+    assert table.iloc[0]["accuracy_mean"] == pytest.approx(0.75) and table.iloc[0]["n_seeds"] == 2
+    assert seeds.display_over_seeds(table, "en").iloc[0, 0] == "TimesNet fp32"
+    # the models chapter's own table is unchanged (no row twice)
+    assert len(seeds.over_seeds(seeds.chapter_tables(tmp_path, "00_models", [0, 1]))) == 2
+
+
 @pytest.mark.slow
 def test_seed_nodes_give_the_numbers_of_a_run_over_both_seeds_and_pages_show_their_spread(tmp_path):
     """``--seeds 0,1``: each seed runs the models and sparsification chapters as nodes of its own (the first into the

@@ -76,6 +76,12 @@ TEXT = {
               "answer different questions: the first how much a result depends on the randomness of training, the "
               "second how much on the choice of test cases.",
     },
+    "seeds_bases": {
+        "ru": "Таблица начинается с несжатых моделей из главы «Модели», которые эта глава сжимает: их разброс по "
+              "сидам — мерка для разброса сжатых вариантов.",
+        "en": "The table starts with the uncompressed models (from the models chapter) that this chapter compresses: "
+              "their spread over seeds is the yardstick for the compressed variants' spread.",
+    },
     "seeds_caption": {"ru": "{dataset}: каждая модель главы по сидам {seeds}.",
                       "en": "{dataset}: every model of the chapter over the seeds {seeds}."},
     "warn_title": {"ru": "Это не официальное разбиение", "en": "This is not the official split"},
@@ -436,7 +442,10 @@ def seeds_section(chapter: str, lang: str, datasets: list[str], seeds: list[int]
     if not seeds or len(seeds) < 2:
         return ""
     listed = ", ".join(map(str, seeds))
-    lines = [f"## {_t('seeds_heading', lang)}", "", _t("seeds_intro", lang, seeds=listed, first=seeds[0]), ""]
+    intro = _t("seeds_intro", lang, seeds=listed, first=seeds[0])
+    if chapter != "00_models":
+        intro += " " + _t("seeds_bases", lang)
+    lines = [f"## {_t('seeds_heading', lang)}", "", intro, ""]
     for dataset in datasets:
         label = re.sub(r"[^a-z0-9]+", "-", f"seeds-{chapter}-{dataset}".lower()).strip("-")
         lines += [f"```{{csv-table}} {_t('seeds_caption', lang, dataset=dataset, seeds=listed)}",

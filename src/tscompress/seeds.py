@@ -39,15 +39,25 @@ REFERENCE_METHOD = "reference"
 comparison, but every table of models shows it beside them."""
 
 
+MODELS_CHAPTER = "00_models"
+
+
 def chapter_tables(dataset_dir: Path, chapter: str, seeds: list[int]) -> dict[int, pd.DataFrame]:
     """Every seed's ``variants.csv`` of ``chapter`` (one line naming the first that is missing); the models
-    chapter's tables also get its reference classifier (``reference.csv``) as method ``reference``."""
+    chapter's tables also get its reference classifier (``reference.csv``) as method ``reference``, and every other
+    chapter's tables start with the same seed's uncompressed models (the models chapter's rows) that the chapter
+    compresses, so each compressed variant's spread over seeds stands beside its base's."""
     tables = {}
     for seed, folder in seed_folders(dataset_dir, seeds).items():
         path = folder / chapter / "variants.csv"
         if not path.is_file():
             raise DataError(f"{path} is missing: {chapter} has not run for seed {seed}")
         table = pd.read_csv(path)
+        models = folder / MODELS_CHAPTER / "variants.csv"
+        if chapter != MODELS_CHAPTER and models.is_file() and "base" in table:
+            bases = pd.read_csv(models)
+            bases = bases[bases["base"].isin(set(table["base"]))]
+            table = pd.concat([bases[[c for c in bases.columns if c in table.columns]], table], ignore_index=True)
         ref = folder / chapter / "reference.csv"
         if ref.is_file():
             rows = pd.read_csv(ref).rename(columns={"model": "base"})
