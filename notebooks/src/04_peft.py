@@ -509,6 +509,15 @@ for key in cfg.extra_bases:
         run.glue(f"{slot}_{key}_acc", acc_text(r))
         run.glue(f"{slot}_{key}_loss", f"{r['test_loss']:.3f}")
         run.glue(f"{slot}_{key}_val", f"{r['val_accuracy']:.3f}")
+others = [extra[(m, key)]["test_accuracy"] for key in cfg.extra_bases
+          for m in (("lora", "dora") if key == "fp32" else ("qlora", "qdora"))]
+if others:  # how far apart the adapted models on the other bases are, in test cases
+    apart = int(round((max(others) - min(others)) * len(data.test)))
+    run.glue("others_apart_en", "All of them get the same number of test cases right." if apart == 0 else
+             f"Their test accuracies lie at most {apart} test case{'s' if apart != 1 else ''} apart.")
+    run.glue("others_apart_ru", "Все они верно классифицируют одно и то же число тестовых примеров." if apart == 0 else
+             f"Их точности на тесте расходятся не больше чем на "
+             f"{names.counted(apart, names.RU_NOUNS['test_case.nom'], 'ru')}.")
 lo_key = main_key
 for lang in plots.LANGS:  # did fine-tuning change its base's predictions beyond chance?
     sig = [(m, r, k, res) for m, r, k, res in recovered if res.significant]
