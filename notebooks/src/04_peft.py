@@ -381,12 +381,15 @@ if len(dylora_table):
     run.glue_counted("dylora_separate_n", len(sep), "run.gen", fmt="{}")
     run.glue("dylora_separate_runs_en", f"{len(sep)} separate QLoRA runs" if len(sep) != 1 else "one separate QLoRA run")
     run.glue_counted("dylora_R", int(dy0["rank"].max()), "rank.acc", fmt="{}")
-    for col, key in (("test_accuracy", "dylora_acc_text"), ("val_loss", "dylora_val_loss_text")):
+    phrases = {  # column: glue key, then (one value, a range) per edition
+        "test_accuracy": ("dylora_acc_text", {"en": ("is {} at every rank", "lies in {}"),
+                                              "ru": ("равна {} при каждом ранге", "— в пределах {}")}),
+        "val_loss": ("dylora_val_loss_text", {"en": ("is {} at every rank", "lies in {}"),
+                                              "ru": ("равны {} при каждом ранге", "лежат в пределах {}")})}
+    for col, (key, by_lang) in phrases.items():
         shown = span(dy0[col])
-        one = "–" not in shown
-        run.glue(f"{key}_en", f"is {shown} at every rank" if one else f"lies in {shown}")
-        run.glue(f"{key}_ru", (f"равны {shown} при каждом ранге" if col == "val_loss" else f"равна {shown} при каждом ранге")
-                 if one else (f"лежат в пределах {shown}" if col == "val_loss" else f"— в пределах {shown}"))
+        for lang, (one, several) in by_lang.items():
+            run.glue(f"{key}_{lang}", (several if "–" in shown else one).format(shown))
     run.glue("dylora_sep_val_loss_range", span(sep["val_loss"]))
     run.glue("dylora_budget_acc", f"{dy_budget['test_accuracy']:.3f} [{dy_budget['test_accuracy_lo']:.3f}, "
                                   f"{dy_budget['test_accuracy_hi']:.3f}]")

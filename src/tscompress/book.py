@@ -442,8 +442,10 @@ def seeds_section(chapter: str, lang: str, datasets: list[str], seeds: list[int]
     if not seeds or len(seeds) < 2:
         return ""
     listed = ", ".join(map(str, seeds))
+    from .seeds import MODELS_CHAPTER
+
     intro = _t("seeds_intro", lang, seeds=listed, first=seeds[0])
-    if chapter != "00_models":
+    if chapter != MODELS_CHAPTER:  # its table starts with the models it compresses (seeds.chapter_tables)
         intro += " " + _t("seeds_bases", lang)
     lines = [f"## {_t('seeds_heading', lang)}", "", intro, ""]
     for dataset in datasets:
