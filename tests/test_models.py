@@ -94,6 +94,50 @@ def test_inception_fast_equals_slow_including_gradients():
         torch.testing.assert_close(g_fast, g_slow, atol=1e-4, rtol=1e-5)
 
 
+@pytest.mark.parametrize("h,w", [(2, 40), (7, 9), (1, 1)])
+def test_per_kernel_path_crops_pruned_low_rank_and_parametrized_kernels_to_the_same_outputs(h, w):
+    """The per-kernel path computes each known branch with only the kernel rows that meet data: the same
+    outputs and gradients as calling every branch, and the structure kept (a low-rank branch still has its
+    rank, a pruned one its mask)."""
+    from tscompress.models.timesnet import kernel_forward
+    from tscompress.sparsify import factorize_layer
+
+    torch.manual_seed(0)
+    block = InceptionBlock(4, 5, num_kernels=6)
+    for k in block.kernels:
+        nn.init.normal_(k.bias)
+    block.kernels[5] = factorize_layer(block.kernels[5], 2)  # 11x11, rank 2
+    block.kernels[3] = factorize_layer(block.kernels[3], 3)
+    prune.l1_unstructured(block.kernels[4], "weight", amount=0.6)
+
+    class Scale(nn.Module):
+        def forward(self, w):
+            return 1.5 * w
+
+    parametrize.register_parametrization(block.kernels[2], "weight", Scale())
+    block.eval()
+    assert block.merged_conv() is None  # in evaluation the low-rank pairs keep their structure: per-kernel path
+    block.train()
+    assert block.merged_conv() is not None  # in training they are multiplied out and merged
+    x = torch.randn(2, 4, h, w, requires_grad=True)
+    outs, grads = [], []
+    for how in ("merged", "per-kernel", "each"):
+        block.zero_grad()
+        block.fast = how == "merged"
+        xx = x.detach().clone().requires_grad_(True)
+        y = (block(xx) if how != "each" else torch.stack([k(xx) for k in block.kernels], -1).mean(-1))
+        y.square().sum().backward()
+        outs.append(y.detach())
+        grads.append([p.grad.clone() for p in block.parameters()] + [xx.grad.clone()])
+    block.fast = True
+    for out, grad in zip(outs[:2], grads[:2]):
+        torch.testing.assert_close(out, outs[2], atol=1e-4, rtol=1e-5)
+        for a, b in zip(grad, grads[2]):
+            torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-4)
+    for k in block.kernels:  # each branch on its own, too
+        torch.testing.assert_close(kernel_forward(k, x.detach()), k(x.detach()), atol=1e-4, rtol=1e-5)
+
+
 @pytest.mark.parametrize("h,w", [(1, 405), (3, 202), (2, 3), (7, 67), (21, 20), (1, 1)])
 def test_cropped_channels_last_conv_equals_the_plain_convolution(h, w):
     """The outer kernel rows/columns that only meet zero padding are dropped: same outputs (float32
@@ -132,13 +176,13 @@ def test_inception_after_removing_a_branch():
     torch.testing.assert_close(_block_out(block, x, False), expected, atol=1e-5, rtol=0)
 
 
-def test_inception_pruned_kernel_takes_slow_path_and_honours_mask():
+def test_inception_pruned_kernel_merges_and_honours_mask():
     torch.manual_seed(0)
     block = InceptionBlock(3, 4)
     x = torch.randn(2, 3, 6, 5)
     unpruned, reference = copy.deepcopy(block), copy.deepcopy(block)
     prune.l1_unstructured(block.kernels[3], "weight", amount=0.6)
-    assert block.merged_conv() is None  # forward pre-hook -> slow path
+    assert block.merged_conv() is not None  # a pruned convolution is a dense one with masked weights
     with torch.no_grad():
         reference.kernels[3].weight.mul_(block.kernels[3].weight_mask)
     out = block(x)

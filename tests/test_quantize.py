@@ -194,26 +194,57 @@ def test_code_values_increase_with_the_code_in_every_format(method):
 
 
 @pytest.mark.task("quantize.CodeStep.step")
-def test_code_step_moves_exactly_the_largest_gradients_one_code_against_the_gradient():
+def test_code_step_moves_the_weights_that_travel_furthest_in_gaps_one_code_against_the_gradient():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(30, 10))
+    qm = quantize(model, "uniform", 3)  # uniform: every gap of a row is its scale
+    p = qm.model[0].weight
+    qt = qm.qtensors["0.weight"]
+    codes = qt.codes.clone().reshape(-1).long()
+    mid = ((codes > 0) & (codes < max_codes(qt))).nonzero().flatten()  # weights that can move either way
+    p.grad = 1e-3 * torch.randn_like(p)
+    big = mid[:4]
+    p.grad.reshape(-1)[big] = torch.tensor([1.0, -1.0, 1.0, -1.0]) * 100 * qt.tables["scale"][big // 30]
+    bias = qm.model[0].bias
+    bias.grad = torch.zeros_like(bias)
+    bias_before = bias.detach().clone()
+    opt = CodeStep([p, bias], [qt, qm.qtensors["0.bias"]], objective=None, moves=4)
+    opt.step()
+    new = qt.codes.reshape(-1).long()
+    expected = codes.clone()
+    expected[big] = codes[big] - torch.tensor([1, -1, 1, -1])
+    assert torch.equal(new, expected) and opt.accepted == 4 and opt.moved == 4
+    assert torch.equal(p.detach(), qt.dequantize())  # the model computes with the new codes
+    assert torch.equal(bias.detach(), bias_before)  # zero gradient: never moves
+
+
+@pytest.mark.task("quantize.CodeStep.step")
+def test_code_step_keeps_moves_only_when_the_objective_falls_and_halves_them_otherwise():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(30, 10))
     qm = quantize(model, "quantile", 3)
     p = qm.model[0].weight
     qt = qm.qtensors["0.weight"]
-    codes = qt.codes.clone().reshape(-1).long()
+    start = qt.codes.clone()
     p.grad = torch.randn_like(p)
-    p.grad.reshape(-1)[:5] = 100 * torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0])  # the five largest
-    bias = qm.model[0].bias
-    bias.grad = torch.zeros_like(bias)
-    opt = CodeStep([p, bias], [qt, qm.qtensors["0.bias"]], fraction=5 / (300 + 10))
-    bias_before = bias.detach().clone()
+    calls = []
+
+    def never_better():  # every move raises the objective: the step must undo all of them
+        calls.append(int((qt.codes != start).sum()))
+        return 1.0 + calls[-1]
+
+    opt = CodeStep([p], [qt], objective=never_better, moves=8)
     opt.step()
-    new = qt.codes.reshape(-1).long()
-    expected = codes.clone()
-    expected[:5] = (codes[:5] - torch.tensor([1, -1, 1, -1, 1])).clamp(0, max_codes(qt))
-    assert torch.equal(new, expected)
-    assert torch.equal(p.detach(), qt.dequantize())  # the model computes with the new codes
-    assert torch.equal(bias.detach(), bias_before)
+    assert torch.equal(qt.codes, start) and torch.equal(p.detach(), qt.dequantize())
+    assert calls == [0, 8, 4, 2, 1] and opt.accepted == 0 and opt.converged
+
+    def fewer_is_better():  # the objective falls only with at most 2 moved weights
+        moved = int((qt.codes != start).sum())
+        return 0.5 if 0 < moved <= 2 else 1.0
+
+    opt = CodeStep([p], [qt], objective=fewer_is_better, moves=8)
+    opt.step()
+    assert int((qt.codes != start).sum()) == 2 and opt.accepted == 2 and not opt.converged
 
 
 @pytest.mark.task("quantize.CodeStep.step")
@@ -224,11 +255,39 @@ def test_code_finetune_keeps_the_format_and_the_size(method):
     torch.manual_seed(0)
     qm = quantize(build_model("TimesNet", 3, 24, 2), method, 2)
     size = qm.nbytes()
-    res, moved = code_finetune(qm, _tiny_splits(), TrainConfig(epochs=2, batch_size=8, progress=False, patience=None),
-                               fraction=0.01)
-    assert len(res.history) == 2 and moved > 0
+    start = {n: qt.codes.clone() for n, qt in qm.qtensors.items()}
+    res, moved = code_finetune(qm, _tiny_splits(), TrainConfig(epochs=3, progress=False, patience=None), moves=4)
+    assert res.history[0]["epoch"] == 0 and res.start_candidate  # the PTQ model is a candidate
+    assert res.best_record["val_accuracy"] >= res.history[0]["val_accuracy"]
+    assert moved == sum(int((start[n] != qt.codes).sum()) for n, qt in qm.qtensors.items())
+    assert (moved > 0) == (res.best_epoch > 0)
+    assert all(h["moves"] >= 0 for h in res.history[1:]) and sum(h["moves"] for h in res.history[1:]) > 0
     assert qm.nbytes() == size
     params = dict(qm.model.named_parameters())
     for name, qt in qm.qtensors.items():
         assert torch.equal(params[name].detach(), qt.dequantize().to(params[name].dtype))
         assert int(qt.codes.max()) <= max_codes(qt)
+
+
+@pytest.mark.parametrize("method", ["quantile", "uniform", "nf"])
+def test_ste_fine_tuning_starts_from_the_ptq_model_and_caching_changes_nothing(method, monkeypatch):
+    """STE from a trained model: epoch 0 is the PTQ model of the format; the forward pass computes each
+    fake-quantized weight once (parametrize.cached), with exactly the numbers of computing it at every access."""
+    import tscompress.quantize.qat as qat_module
+    from tscompress.train import TrainConfig, evaluate
+
+    splits = _tiny_splits()
+    torch.manual_seed(0)
+    trained = build_model("TimesNet", 3, 24, 2)
+    ptq = quantize(trained, method, 3)
+    histories = []
+    for cached in (True, False):
+        if not cached:
+            monkeypatch.setattr(qat_module, "_CachedParametrizations", lambda m: m)
+        model = copy.deepcopy(trained)
+        res = ste_fit(model, splits, TrainConfig(epochs=2, progress=False, patience=None, lr=1e-2), bits=3,
+                      method=method, start_candidate=True)
+        histories.append([{k: v for k, v in r.items() if k != "seconds"} for r in res.history])
+    assert histories[0] == histories[1]
+    start = evaluate(ptq, splits.val, device="cpu", n_boot=0)
+    assert histories[0][0]["epoch"] == 0 and histories[0][0]["val_loss"] == pytest.approx(start.loss, rel=1e-5)

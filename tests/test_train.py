@@ -250,3 +250,58 @@ def test_selection_criteria_keep_the_epoch_they_promise(select):
 def test_bad_recipe_settings(kw):
     with pytest.raises(ConfigError):
         TrainConfig(**kw)
+
+
+# --------------------------------------------------------------------- a trained start is epoch 0
+def _trained(splits):
+    set_seed(0)
+    model = Tiny()
+    fit(model, splits, _cfg(epochs=10, lr=1e-2))
+    return model
+
+
+def test_a_finetuning_whose_every_step_hurts_returns_its_start_bit_for_bit():
+    splits = _splits()
+    model = _trained(splits)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    # a huge learning rate wrecks the model at the first step; nothing later is as good as the start
+    res = fit(model, splits, _cfg(epochs=4, patience=2, lr=50.0), start_candidate=True)
+    assert res.start_candidate and res.history[0]["epoch"] == 0 and res.best_epoch == 0
+    assert all(h["val_accuracy"] < res.history[0]["val_accuracy"] for h in res.history[1:])
+    assert all(torch.equal(start[k], v) for k, v in model.state_dict().items())
+    assert res.stopped_by == "patience" and res.epochs_trained == 2
+    assert np.isnan(res.history[0]["train_loss"]) and res.best_record is res.history[0]
+
+
+def test_a_finetuning_whose_steps_help_leaves_its_start():
+    splits = _splits()
+    set_seed(0)
+    model = Tiny()
+    fit(model, splits, _cfg(epochs=1, lr=1e-3))  # barely trained: fine-tuning still has room
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    res = fit(model, splits, _cfg(epochs=8, lr=1e-2), start_candidate=True)
+    assert res.best_epoch > 0 and res.best_record["val_accuracy"] > res.history[0]["val_accuracy"]
+    assert not all(torch.equal(start[k], v) for k, v in model.state_dict().items())
+    # without the start as a candidate, the same run gives the same epochs (epoch 0 only evaluates)
+    model2 = Tiny()
+    model2.load_state_dict(start)
+    res2 = fit(model2, splits, _cfg(epochs=8, lr=1e-2))
+    strip = lambda h: [{k: v for k, v in r.items() if k not in ("seconds", "best")} for r in h]  # noqa: E731
+    assert strip(res.history[1:]) == strip(res2.history)
+
+
+def test_every_run_says_why_it_stopped():
+    splits = _splits()
+    assert fit(Tiny(), splits, _cfg(epochs=3, lr=1e-2)).stopped_by == "cap"  # no patience: the cap ends it
+    res = fit(Tiny(), splits, _cfg(epochs=20, patience=2, lr=1e-12))
+    assert res.stopped_by == "patience" and not res.capped
+    assert fit(Tiny(), splits, _cfg(epochs=2, select="last")).stopped_by == "fixed"
+
+    class Done:
+        converged = False
+
+        def on_epoch_end(self, model, record):
+            self.converged = record["epoch"] == 2
+
+    res = fit(Tiny(), splits, _cfg(epochs=9, lr=1e-2), callbacks=[Done()])
+    assert res.stopped_by == "converged" and len(res.history) == 2

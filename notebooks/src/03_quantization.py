@@ -110,49 +110,91 @@ def quantizer_table(df, extra, lang):
 run.save_tables(lambda lang: quantizer_table(ptq, [], lang), "ptq")
 
 # %% [markdown]
-# ## Fine-tuning after PTQ: move the codes of the weights with the largest gradient
-# PV-tuning's V step (`quantize.code_finetune`): at every step the share `finetune_fraction` of all weights with the
-# largest loss gradient moves one code value against the gradient, in its own group's codebook; codebooks and block
-# constants stay as the quantizer made them, so format and file size do not change. Epoch chosen on validation.
+# ## Fine-tuning after PTQ: codes (PV-tuning's V step) and the straight-through estimator
+# Every PTQ model is its own start (epoch 0) and a candidate of the validation selection. Code fine-tuning
+# (`quantize.code_finetune`): full-batch gradient, the moves to the neighbouring code ranked by |gradient| / gap, a
+# line search on the number of moves that keeps them only when the training loss falls; codebooks and block constants
+# stay, so format and file size do not change. The baseline at equal bytes (`quantize.ste_fit` from the trained
+# weights): float32 latent weights, the forward pass in the same format, the gradient passed straight through.
 
 # %% [markdown] lang=ru
-# ## Дообучение после PTQ: сдвиг кодов весов с наибольшим градиентом
-# Шаг V из PV-tuning (`quantize.code_finetune`): на каждом шаге доля `finetune_fraction` всех весов с наибольшим
-# градиентом функции потерь сдвигается на одно кодовое значение против градиента в кодовой книге своей группы; кодовые
-# книги и константы блоков остаются такими, какими их сделал квантизатор, поэтому формат и размер файла не меняются.
-# Эпоха выбирается по валидации.
+# ## Дообучение после PTQ: коды (шаг V из PV-tuning) и прямой проход градиента (STE)
+# Каждая модель после PTQ — своя отправная точка (эпоха 0) и кандидат при выборе по валидации. Дообучение кодов
+# (`quantize.code_finetune`): градиент по всей обучающей выборке, сдвиги к соседнему коду упорядочены по |градиент| /
+# зазор, линейный поиск по числу сдвигов оставляет их, только если потери на обучении падают; кодовые книги и константы
+# блоков не меняются, поэтому формат и размер файла те же. Базовый метод при том же числе байтов (`quantize.ste_fit` от
+# обученных весов): латентные веса во float32, прямой проход в том же формате, градиент передаётся напрямую.
 
 # %%
-ft_rows = []
+import copy
+
+from tscompress import findings
+from tscompress.findings import quantization as fq
+
+ft_rows, tune_histories, ste_from_trained = [], {}, {}
+ste_pairs = sorted({(m, b) for m in ("quantile", "uniform", "nf") for b in cfg.ste_tune_bits}
+                   | ({("quantile", b) for b in cfg.qat_bits} if cfg.qat_from_trained else set()),
+                   key=lambda mb: (["quantile", "uniform", "nf"].index(mb[0]), -mb[1]))
 for s in ch.seeds:
     d = ch.data(s)
     n_weights = sum(p.numel() for p in pretrained_by_seed[s].parameters())
-    for method in ("quantile", "uniform", "nf"):
-        for bits in cfg.finetune_bits:
-            qm = quantize.quantize(pretrained_by_seed[s], method, bits)
-            size_before = qm.nbytes()
-            config = ch.train_config("quantize", seed=s, epochs=cfg.finetune_epochs, desc=f"{method} int{bits} codes")
-            with run.timed(f"codes_{method}{bits}_seed{s}"):
-                fit, moved = quantize.code_finetune(qm, d, config, fraction=cfg.finetune_fraction)
-            assert qm.nbytes() == size_before  # same format, same size
-            path = qm.save(run.path(f"codes/{method}_int{bits}_seed{s}.tsq"))
-            stored_model = quantize.load_quantized(path)
-            ev = train.evaluate(stored_model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
-            correct[(f"{method}+codes", bits, s)] = ev.correct
-            ft_rows.append({"method": method, "bits": bits, "seed": s, "moved": moved, "moved_share": moved / n_weights,
-                            "best_epoch": fit.best_epoch, "train_seconds": fit.seconds, "file_bytes": path.stat().st_size,
-                            **ev.summary("test_")})
-            log.add(method=f"{method}+codes", setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=qm,
-                    stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=False, case_index=d.test.index,
-                    validation=train.evaluate(stored_model, d.val, device=ch.device, n_boot=0))
-            print(f"{method} int{bits} seed {s}: {moved} code moves ({moved / n_weights:.1%} of the weights), "
-                  f"best epoch {fit.best_epoch}; {ev.describe()}")
+    jobs = ([("codes", m, b) for m in ("quantile", "uniform", "nf") for b in cfg.finetune_bits]
+            + [("ste_tune", m, b) for m, b in ste_pairs])
+    for procedure, method, bits in jobs:
+        label = f"{method} int{bits} {'codes' if procedure == 'codes' else 'STE'}"
+        with run.timed(f"{procedure}_{method}{bits}_seed{s}"):
+            if procedure == "codes":
+                qm = quantize.quantize(pretrained_by_seed[s], method, bits)
+                size_before = qm.nbytes()
+                config = ch.train_config("quantize", seed=s, epochs=cfg.code_steps, patience=cfg.code_patience,
+                                         desc=label)
+                fit, moved = quantize.code_finetune(qm, d, config, moves=cfg.code_moves)
+                assert qm.nbytes() == size_before  # same format, same size
+            else:
+                latent = copy.deepcopy(pretrained_by_seed[s])
+                config = ch.train_config("quantize", seed=s, epochs=cfg.tune_epochs, patience=cfg.tune_patience,
+                                         desc=label)
+                train.set_seed(s)
+                fit = quantize.ste_fit(latent, d, config, bits=bits, method=method, start_candidate=True)
+                qm = quantize.quantize(latent, method, bits)  # its values are already on the format's grid
+                moved = np.nan
+                if method == "quantile" and bits in cfg.qat_bits and cfg.qat_from_trained:
+                    ste_from_trained[(bits, s)] = (latent, fit)
+        path = qm.save(run.path(f"{procedure}/{method}_int{bits}_seed{s}.tsq"))
+        stored_model = quantize.load_quantized(path)
+        ev = train.evaluate(stored_model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+        correct[(f"{method}+{procedure}", bits, s)] = ev.correct
+        tune_histories[(procedure, method, bits, s)] = fit.history
+        ft_rows.append({"procedure": procedure, "method": method, "bits": bits, "seed": s, "moved": moved,
+                        "moved_share": moved / n_weights, "best_epoch": fit.best_epoch,
+                        "epochs_trained": fit.epochs_trained, "stopped_by": fit.stopped_by,
+                        "train_seconds": fit.seconds, "file_bytes": path.stat().st_size, **ev.summary("test_")})
+        log.add(method=f"{method}+{procedure}", setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=qm,
+                stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=False, case_index=d.test.index,
+                validation=train.evaluate(stored_model, d.val, device=ch.device, n_boot=0),
+                **variants.fit_budget(fit, config.epochs))
+        print(f"{label} seed {s}: best {fit.best_epoch} of {fit.epochs_trained} ({fit.stopped_by}); "
+              f"{'' if procedure != 'codes' else f'{moved} codes changed; '}{ev.describe()}")
 ft = pd.DataFrame(ft_rows)
 run.save_table(ft, "code_finetune")
-run.save_tables(lambda lang: quantizer_table(
-    ft.assign(moved_pct=ft["moved_share"].map(lambda v: names.number(100 * v, lang, 2)),
-              seconds=ft["train_seconds"].map(lambda v: names.number(v, lang, 0))),
-    [("moved_pct", "moved_pct"), ("best_epoch", "best_epoch"), ("seconds", "train_seconds")], lang), "code_finetune")
+ptq_acc = ptq.set_index(["method", "bits", "seed"])["test_accuracy"]
+
+
+def tuning_table(lang):
+    t = ft.copy()
+    t["quantizer"] = [names.method_name(m, lang) for m in t["method"]]
+    t["how"] = [names.method_name(p, lang) for p in t["procedure"]]
+    t["before"] = [names.number(ptq_acc[(r.method, r.bits, r.seed)], lang) for r in t.itertuples()]
+    t["acc"] = [names.interval(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi, lang) for r in t.itertuples()]
+    t["kept"] = [f"{r.best_epoch} / {r.epochs_trained}" for r in t.itertuples()]
+    t["ended"] = t["stopped_by"].map(lambda v: plots.label(f"stopped_{v}", lang))
+    t["seconds"] = t["train_seconds"].map(lambda v: names.number(v, lang, 0))
+    return plots.display_table(t, [("quantizer", "method"), ("bits", "q_bits"), *seed_col, ("how", "q_procedure"),
+                                   ("before", "q_acc_ptq"), ("acc", "test_accuracy"), ("kept", "q_kept"),
+                                   ("ended", "q_ended"), ("seconds", "train_seconds")], lang)
+
+
+run.save_tables(tuning_table, "code_finetune")
 
 # %% [markdown]
 # ## TimesNet fp32 / int8 / int4 (study: Table 5)
@@ -201,15 +243,19 @@ def bits_figure(lang):
     base = s0[s0["method"] == "fp32"].iloc[0]
     f0 = ft[ft["seed"] == ch.seeds[0]]
     after = {"en": "after code fine-tuning", "ru": "после дообучения кодов"}[lang]
+    after_ste = {"en": "after STE fine-tuning", "ru": "после дообучения с STE"}[lang]
     for i, method in enumerate(["quantile", "uniform", "nf"]):
         g = s0[s0["method"] == method].sort_values("bits")
         ax.errorbar(g["bits"] + (i - 1) * 0.08, g["test_accuracy"],
                     yerr=[g["test_accuracy"] - g["test_accuracy_lo"], g["test_accuracy_hi"] - g["test_accuracy"]],
                     fmt="o-", ms=4, capsize=2, lw=1, label=METHOD_NAMES[method][lang], color=f"C{i}")
         ax.plot(g["bits"] + (i - 1) * 0.08, g["test_balanced_accuracy"], "x:", ms=5, lw=0.8, color=f"C{i}")
-        h = f0[f0["method"] == method].sort_values("bits")
+        h = f0[(f0["method"] == method) & (f0["procedure"] == "codes")].sort_values("bits")
         ax.plot(h["bits"] + (i - 1) * 0.08 + 0.04, h["test_accuracy"], "D--", ms=4, lw=1, color=f"C{i}", mfc="white",
                 label=f"{METHOD_NAMES[method][lang]}, {after}")
+        h = f0[(f0["method"] == method) & (f0["procedure"] == "ste_tune") & f0["bits"].isin(cfg.ste_tune_bits)]
+        ax.plot(h["bits"] + (i - 1) * 0.08 - 0.04, h["test_accuracy"], "^", ms=5, color=f"C{i}", mfc="white",
+                label=f"{METHOD_NAMES[method][lang]}, {after_ste}")
     ax.axhline(base["test_accuracy"], color="grey", lw=1, ls="--", label=f"fp32 ({plots.fmt_acc(base['test_accuracy'])})")
     ax.axhline(base["test_majority_rate"], color="C3", lw=1, ls=":", label=plots.label("majority", lang))
     ax.set_xlabel(plots.label("q_bits", lang))
@@ -223,45 +269,64 @@ def bits_figure(lang):
 run.save_figures(bits_figure, "fig_bits")
 
 # %% [markdown]
-# ## QAT, the study's variant (study: Figure 8)
+# ## QAT, the study's variant, at the models chapter's budget (study: Figure 8)
 # TimesNet trained from random initialisation normally (fp32) and with the study's QAT at each bit width of the
 # profile: after every optimizer step every parameter is replaced by its quantile-quantized value, so the model
-# never holds anything else. Same optimizer, batches, epochs and validation-based selection as the fp32 run.
+# never holds anything else; beside it the classic STE. Budget `quantize.qat_epochs` / `qat_patience`: when it is the
+# models chapter's, the fp32 column is the models chapter's TimesNet itself (the same training from the same seed).
+# Then the common practice: QAT and STE started from the trained fp32 model (epoch 0 = its quantile PTQ model).
 
 # %% [markdown] lang=ru
-# ## QAT в варианте исследования (в исследовании: рисунок 8)
+# ## QAT в варианте исследования с бюджетом главы о моделях (в исследовании: рисунок 8)
 # TimesNet обучается со случайной инициализации обычным образом (fp32) и с QAT исследования при каждом числе битов из
 # профиля: после каждого шага оптимизатора каждый параметр заменяется своим квантильно квантованным значением, так что
-# ничего другого модель никогда не хранит. Оптимизатор, батчи, эпохи и выбор по валидации — те же, что при обучении
-# fp32.
+# ничего другого модель никогда не хранит; рядом — классический STE. Бюджет `quantize.qat_epochs` / `qat_patience`:
+# если он совпадает с бюджетом главы о моделях, столбец fp32 — это сама TimesNet из главы о моделях (то же обучение с
+# того же сида). Затем обычная практика: QAT и STE от обученной модели fp32 (эпоха 0 — её квантильная модель PTQ).
 
 # %%
-histories, best, trained, qat_rows = {}, {}, {}, []
+histories, best, trained, qat_rows, trained_histories = {}, {}, {}, [], {}
+reuse_fp32 = (cfg.qat_epochs, cfg.qat_patience) == (prof.models.epochs, prof.models.patience)
 # (training label, bits, how): fp32, the study's QAT at each bit width, the classic STE at each bit width
 RUNS = ([("fp32", None, quantize.qat_fit)] + [(f"int{b}", b, quantize.qat_fit) for b in cfg.qat_bits]
         + [(f"STE int{b}", b, quantize.ste_fit) for b in cfg.qat_bits])
+FROM_TRAINED = ([(f"QAT int{b} ← fp32", b) for b in cfg.qat_bits] + [(f"STE int{b} ← fp32", b) for b in cfg.qat_bits]
+                if cfg.qat_from_trained else [])
 for s in ch.seeds:
     d = ch.data(s)
     for label, bits, how in RUNS:
         name = label if bits is None or label.startswith("STE") else f"QAT {label}"
         key = name if len(ch.seeds) == 1 else f"{name} (seed {s})"
-        train.set_seed(s)
-        model = models.build_model("TimesNet", d.n_channels, d.seq_len, d.n_classes)
-        with run.timed(f"train_{name}_seed{s}"):
-            fit = how(model, d, ch.train_config("quantize", seed=s, desc=name), bits=bits)
+        if bits is None and reuse_fp32:  # the models chapter trained exactly this model
+            model, extra = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{s}.pt"))
+            fit = train.FitResult.from_dict(extra["fit"])
+        else:
+            train.set_seed(s)
+            model = models.build_model("TimesNet", d.n_channels, d.seq_len, d.n_classes)
+            with run.timed(f"train_{name}_seed{s}"):
+                fit = how(model, d, ch.train_config("quantize", seed=s, epochs=cfg.qat_epochs, patience=cfg.qat_patience,
+                                                    desc=name), bits=bits)
         histories[key], best[key] = fit.history, fit.best_epoch
         trained[(label, s)] = (model, fit, bits)
-        print(f"{name} seed {s}: best epoch {fit.best_epoch}/{len(fit.history)}, {fit.seconds:.0f} s")
+        print(f"{name} seed {s}: best epoch {fit.best_epoch} of {fit.epochs_trained} ({fit.stopped_by}), {fit.seconds:.0f} s")
+    for label, bits in FROM_TRAINED:
+        key = label if len(ch.seeds) == 1 else f"{label} (seed {s})"
+        if label.startswith("STE"):  # the quantile model's STE fine-tuning above
+            model, fit = ste_from_trained[(bits, s)]
+        else:
+            model = copy.deepcopy(pretrained_by_seed[s])
+            train.set_seed(s)
+            with run.timed(f"train_{label}_seed{s}"):
+                fit = quantize.qat_fit(model, d, ch.train_config("quantize", seed=s, epochs=cfg.tune_epochs,
+                                                                 patience=cfg.tune_patience, desc=label),
+                                       bits=bits, start_candidate=True)
+        trained_histories[key] = fit.history
+        trained[(label, s)] = (model, fit, bits)
+        print(f"{label} seed {s}: best epoch {fit.best_epoch} of {fit.epochs_trained} ({fit.stopped_by}), "
+              f"{fit.seconds:.0f} s")
 run.save_figures(lambda lang: plots.training_curves(histories, lang, best), "fig_qat_curves")
-# how far each STE run's validation curve lies from the fp32 one (same seed, same batches): the figure's STE panels
-fp32_key = "fp32" if len(ch.seeds) == 1 else f"fp32 (seed {ch.seeds[0]})"
-gaps = {}
-for b in cfg.qat_bits:
-    ste_key = f"STE int{b}" if len(ch.seeds) == 1 else f"STE int{b} (seed {ch.seeds[0]})"
-    gaps[b] = max(abs(a["val_accuracy"] - c["val_accuracy"]) for a, c in zip(histories[ste_key], histories[fp32_key]))
-run.glue("ste_gap_en", "; ".join(f"{b} bits: {names.number(100 * g, 'en', 1)} points" for b, g in gaps.items()))
-run.glue("ste_gap_ru", "; ".join(f"{names.counted(b, names.RU_NOUNS['bit.nom'], 'ru')} — "
-                                 f"{names.number(100 * g, 'ru', 1)} п. п." for b, g in gaps.items()))
+if trained_histories:
+    run.save_figures(lambda lang: plots.training_curves(trained_histories, lang, max_cols=4), "fig_qat_trained_curves")
 
 # %% [markdown]
 # ## PTQ applied to every trained model (study: Table 6)
@@ -276,43 +341,59 @@ for s in ch.seeds:
         for ptq_bits in [None, *cfg.qat_bits]:
             m = model if ptq_bits is None else quantize.quantile_quantize(model, ptq_bits)
             ev = train.evaluate(m, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
-            qat_rows.append({"training": training, "ptq": "fp32" if ptq_bits is None else f"int{ptq_bits}", "seed": s,
-                             "train_seconds": fit.seconds, "best_epoch": fit.best_epoch, **ev.summary("test_")})
-            if bits is not None and ptq_bits == bits:  # a QAT/STE model is stored at its own bit width
-                how = "ste" if training.startswith("STE") else "qat"
+            p_name = "fp32" if ptq_bits is None else f"int{ptq_bits}"
+            correct[("table6", training, p_name, s)] = ev.correct
+            qat_rows.append({"training": training, "ptq": p_name, "seed": s, "train_seconds": fit.seconds,
+                             "best_epoch": fit.best_epoch, "epochs_trained": fit.epochs_trained,
+                             "stopped_by": fit.stopped_by, "final_train_loss": fit.best_record["train_loss"],
+                             **ev.summary("test_")})
+            if bits is not None and ptq_bits == bits and not training.startswith("STE int" + str(bits) + " ←"):
+                how = ("qat_trained" if "←" in training else "ste" if training.startswith("STE") else "qat")
+                cap = cfg.tune_epochs if "←" in training else cfg.qat_epochs
                 path = m.save(run.path(f"{how}/int{bits}_seed{s}.tsq"))
                 log.add(method=how, setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=m,
                         stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=True,
-                        case_index=d.test.index, validation=train.evaluate(m, d.val, device=ch.device, n_boot=0))
+                        case_index=d.test.index, validation=train.evaluate(m, d.val, device=ch.device, n_boot=0),
+                        **variants.fit_budget(fit, cap))
 qat = pd.DataFrame(qat_rows)
 run.save_table(qat, "table6")
 log.save()
 trainings = [label for label, _, _ in RUNS]
+trained_labels = [label for label, _ in FROM_TRAINED]
 ptqs = ["fp32", *[f"int{b}" for b in cfg.qat_bits]]
 
 
 def own_ptq(training):
     """The PTQ row at a training's own bit width (fp32 for fp32 training)."""
-    return "fp32" if training == "fp32" else training.split()[-1]
+    return "fp32" if training == "fp32" else training.split(" ←")[0].split()[-1]
 
 
-def table6(lang):
-    mean = qat.groupby(["ptq", "training"])["test_accuracy"].mean()
-    bacc = qat.groupby(["ptq", "training"])["test_balanced_accuracy"].mean()
-    head = {"en": "PTQ \\ training", "ru": "PTQ \\ обучение"}[lang]
-    out = []
-    for p in ptqs:
-        row = {head: p}
-        for t in trainings:
-            col = t if t == "fp32" or t.startswith("STE") else f"QAT {t}"
-            row[col] = f"{mean[(p, t)]:.3f} ({bacc[(p, t)]:.3f})"
-            if compare_study and p in study.TABLE6 and t in study.TABLE6[p]:
-                row[col] += f" · {study.TABLE6[p][t]:.3f}"
-        out.append(row)
-    return pd.DataFrame(out)
+def column_name(t, lang):
+    plain = t if t == "fp32" or t.startswith(("STE", "QAT")) else f"QAT {t}"
+    return plain.replace("← fp32", {"en": "from fp32", "ru": "от fp32"}[lang])
 
 
-run.save_tables(table6, "table6")
+def table6(columns):
+    def make(lang):
+        mean = qat.groupby(["ptq", "training"])["test_accuracy"].mean()
+        bacc = qat.groupby(["ptq", "training"])["test_balanced_accuracy"].mean()
+        head = {"en": "PTQ \\ training", "ru": "PTQ \\ обучение"}[lang]
+        out = []
+        for p in ptqs:
+            row = {head: p}
+            for t in columns:
+                col = column_name(t, lang)
+                row[col] = f"{names.number(mean[(p, t)], lang)} ({names.number(bacc[(p, t)], lang)})"
+                if compare_study and p in study.TABLE6 and t in study.TABLE6[p]:
+                    row[col] += f" · {names.number(study.TABLE6[p][t], lang)}"
+            out.append(row)
+        return pd.DataFrame(out)
+    return make
+
+
+run.save_tables(table6(trainings), "table6")
+if trained_labels:
+    run.save_tables(table6(trained_labels), "table6_trained")
 
 # %% [markdown]
 # ## Numbers for the text
@@ -352,7 +433,7 @@ run.glue("ptq_summary_en", f"{sum(near)} of {len(near)} PTQ models cannot be tol
 run.glue("ptq_summary_ru", f"{sum(near)} из {len(near)} моделей после PTQ неотличимы от доли мажоритарного класса, "
                            f"и {sig} значимо отличаются от модели fp32 (точный критерий Мак-Немара, p < 0,05)")
 for lang in plots.LANGS:  # which PTQ models differ from fp32 on the same cases, by name
-    listed = [f"{names.method_name(r.method, lang)} int{r.bits} ({res.b} / {res.c}, p = {names.number(res.p_value, lang, 3)})"
+    listed = [f"{names.method_name(r.method, lang)} int{r.bits} ({res.b} / {res.c}, {names.p_value(res.p_value, lang)})"
               for r, res in vs_fp32 if res.significant]
     run.glue(f"ptq_sig_list_{lang}", "; ".join(listed) if listed else
              {"en": "none", "ru": "ни одна"}[lang])
@@ -367,57 +448,100 @@ for lang in plots.LANGS:  # the study's own fp32 -> int4 drop
                                                   arrow=True)
              if compare_study else {"en": "not available for this dataset", "ru": "нет для этого набора данных"}[lang])
 q = qat[qat["seed"] == ch.seeds[0]].set_index(["ptq", "training"])
-for t in trainings:
+s0_ = ch.seeds[0]
+for t in trainings + trained_labels:
     r = q.loc[(own_ptq(t), t)]
-    t = t.replace(" ", "_").lower()  # glue keys: fp32, int8, int4, ste_int8, ste_int4
-    run.glue(f"qat_{t}_acc", plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi))
-    run.glue(f"qat_{t}_bacc", plots.fmt_acc(r.test_balanced_accuracy))
-    run.glue(f"qat_{t}_epoch", f"{int(r.best_epoch)}")
-    run.glue(f"qat_{t}_seconds", f"{r.train_seconds:.0f}")
+    key = t.replace(" ← fp32", "_trained").replace(" ", "_").lower()  # fp32, int8, int4, ste_int8, qat_int8_trained, …
+    run.glue(f"qat_{key}_acc", plots.fmt_ci(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi))
+    run.glue(f"qat_{key}_bacc", plots.fmt_acc(r.test_balanced_accuracy))
+    run.glue(f"qat_{key}_seconds", f"{r.train_seconds:.0f}")
     for lang in plots.LANGS:
-        run.glue(f"qat_{t}_verdict_{lang}", report.majority_verdict(r, lang))
-run.glue_counted("qat_epochs", cfg.epochs, "epoch.nom", fmt="{}")
-# the study's variant against the classic STE at each bit width: training loss at the selected epoch, wall time
-seed0_fits = {t: trained[(t, ch.seeds[0])][1] for t in trainings}
+        run.glue(f"qat_{key}_verdict_{lang}", report.majority_verdict(r, lang))
+for lang in plots.LANGS:
+    cap_words = fq.epochs_words(cfg.qat_epochs, lang)
+    run.glue(f"qat_budget_{lang}", fq.budget_text(cfg.qat_epochs, cfg.qat_patience, lang))
+    run.glue(f"tune_budget_{lang}", fq.budget_text(cfg.tune_epochs, cfg.tune_patience, lang))
+    run.glue(f"code_budget_{lang}", fq.budget_text(cfg.code_steps, cfg.code_patience, lang, noun="step"))
+    run.glue(f"qat_stops_{lang}", findings.stops_text(
+        {k: v for k, v in histories.items()}, lang, cap=cap_words))
+    run.glue(f"qat_trained_stops_{lang}", findings.stops_text(trained_histories, lang,
+                                                              cap=fq.epochs_words(cfg.tune_epochs, lang))
+             if trained_histories else "")
+    fp32_row = q.loc[("fp32", "fp32")]
+    ref = pd.read_csv(run.upstream("00_models", "table1.csv"))
+    ref = ref[(ref["model"] == "TimesNet") & (ref["seed"] == s0_)].iloc[0]
+    run.glue(f"qat_fp32_source_{lang}", fq.fp32_match_text(reuse_fp32, float(fp32_row.test_accuracy),
+                                                           names.number(fp32_row.test_accuracy, lang), ref, lang))
+    # the study's conclusion "with QAT, int8 trains better than int4", and each bit width's variant against the STE
+    pairs = []
+    if len(cfg.qat_bits) >= 2:
+        hi, lo = max(cfg.qat_bits), min(cfg.qat_bits)
+        pairs.append((f"int{hi}", f"int{lo}"))
+    run.glue(f"qat_int_pair_{lang}", "; ".join(fq.qat_pair_text(
+        f"QAT {a}", f"QAT {b}", q.loc[(a, a)].test_accuracy, q.loc[(b, b)].test_accuracy,
+        correct[("table6", a, a, s0_)], correct[("table6", b, b, s0_)], lang) for a, b in pairs))
+    run.glue(f"qat_vs_ste_{lang}", "; ".join(fq.qat_pair_text(
+        f"QAT int{b}", f"STE int{b}", q.loc[(f"int{b}", f"int{b}")].test_accuracy,
+        q.loc[(f"int{b}", f"STE int{b}")].test_accuracy, correct[("table6", f"int{b}", f"int{b}", s0_)],
+        correct[("table6", f"STE int{b}", f"int{b}", s0_)], lang) for b in cfg.qat_bits))
+    # from the trained model: each against the PTQ model it started from
+    if trained_labels:
+        changes = [findings.Change({lg: column_name(t, lg) for lg in plots.LANGS},
+                                   float(s0.loc[("quantile", int(own_ptq(t)[3:]))].test_accuracy),
+                                   float(q.loc[(own_ptq(t), t)].test_accuracy),
+                                   correct[("table6", t, own_ptq(t), s0_)],
+                                   correct[("quantile", int(own_ptq(t)[3:]), s0_)]) for t in trained_labels]
+        run.glue(f"qat_trained_changes_{lang}", findings.paired_changes(changes, lang))
+    else:
+        run.glue(f"qat_trained_changes_{lang}", "")
 
 
 def fit_loss(t):
-    f = seed0_fits[t]
-    return f.history[f.best_epoch - 1]["train_loss"]
+    return trained[(t, s0_)][1].best_record["train_loss"]
 
 
 for lang in plots.LANGS:
     parts = []
     for b in cfg.qat_bits:
         v, e = f"int{b}", f"STE int{b}"
-        parts.append({"en": f"at {b} bits the training loss at the selected epoch is {fit_loss(v):.2f} for the variant "
-                            f"and {fit_loss(e):.2f} for the STE ({seed0_fits[v].seconds:.0f} s against "
-                            f"{seed0_fits[e].seconds:.0f} s)",
-                      "ru": f"на {b} битах функция потерь на обучении в выбранную эпоху — {fit_loss(v):.2f} у варианта "
-                            f"и {fit_loss(e):.2f} у STE ({seed0_fits[v].seconds:.0f} с против "
-                            f"{seed0_fits[e].seconds:.0f} с)"}[lang])
-    tail = {"en": f"; trained normally: {fit_loss('fp32'):.2f}", "ru": f"; при обычном обучении — {fit_loss('fp32'):.2f}"}
+        fv, fe = trained[(v, s0_)][1], trained[(e, s0_)][1]
+        parts.append({"en": f"at {b} bits the training loss at the selected epoch is {names.number(fit_loss(v), lang, 2)} "
+                            f"for the variant and {names.number(fit_loss(e), lang, 2)} for the STE "
+                            f"({names.number(fv.seconds, lang, 0)} s against {names.number(fe.seconds, lang, 0)} s)",
+                      "ru": f"на {b} битах функция потерь на обучении в выбранную эпоху — "
+                            f"{names.number(fit_loss(v), lang, 2)} у варианта и {names.number(fit_loss(e), lang, 2)} у STE "
+                            f"({names.number(fv.seconds, lang, 0)} с против {names.number(fe.seconds, lang, 0)} с)"}[lang])
+    tail = {"en": f"; trained normally: {names.number(fit_loss('fp32'), lang, 2)}",
+            "ru": f"; при обычном обучении — {names.number(fit_loss('fp32'), lang, 2)}"}
     run.glue(f"ste_vs_qat_{lang}", "; ".join(parts) + tail[lang])
-f0 = ft[ft["seed"] == ch.seeds[0]].set_index(["method", "bits"])
-run.glue("ft_fraction", f"{100 * cfg.finetune_fraction:g}")
-run.glue_counted("ft_epochs", cfg.finetune_epochs, "epoch.nom", fmt="{}")
+
+# fine-tuning after PTQ: each procedure against its PTQ start, and the two against each other at equal bytes
+f0 = ft[ft["seed"] == ch.seeds[0]]
+start_rows = {(m, b): s0.loc[(m, b)] for m, b in s0.index if m != "fp32"}
+corr0 = {k[:2]: v for k, v in correct.items() if len(k) == 3 and k[2] == s0_}
+acc0 = {(f"{r.method}+{r.procedure}", r.bits): r.test_accuracy for r in f0.itertuples()}
+run.glue("code_moves", str(cfg.code_moves))
 run.glue("ft_bits", ", ".join(str(b) for b in cfg.finetune_bits))
+run.glue("ste_bits", ", ".join(str(b) for b in cfg.ste_tune_bits))
 for lang in plots.LANGS:
-    parts, n_sig = [], 0
-    for (method, bits), r in f0.iterrows():
-        before = s0.loc[(method, bits)]
-        res = mcnemar(correct[(f"{method}+codes", bits, ch.seeds[0])], correct[(method, bits, ch.seeds[0])])
-        n_sig += res.significant
-        parts.append(f"{METHOD_NAMES[method][lang]} int{bits}: {plots.fmt_acc(before.test_accuracy)} → "
-                     f"{plots.fmt_acc(r.test_accuracy)} (p = {res.p_value:.2f})")
-    run.glue(f"ft_results_{lang}", "; ".join(parts))
-    run.glue(f"ft_sig_{lang}", {"en": f"{n_sig} of {len(parts)} changes are significant at p < 0.05",
-                                "ru": f"значимы при p < 0,05 {n_sig} из {len(parts)} изменений"}[lang])
-run.glue("ft_moved", f"{100 * f0['moved_share'].mean():.1f}")
-run.glue("ft_seconds", f"{f0['train_seconds'].mean():.0f}")
+    for procedure in ("codes", "ste_tune"):
+        rows_p = f0[f0["procedure"] == procedure].to_dict("records")
+        run.glue(f"ft_{procedure}_{lang}", fq.tuning_changes(rows_p, start_rows, corr0, procedure, lang))
+        hist = {k: v for k, v in tune_histories.items() if k[0] == procedure and k[3] == s0_}
+        cap = (fq.epochs_words(cfg.code_steps, lang, "step") if procedure == "codes"
+               else fq.epochs_words(cfg.tune_epochs, lang))
+        shown = {k: f"{names.method_name(k[1], lang)} int{k[2]}" for k in hist}
+        run.glue(f"ft_{procedure}_stops_{lang}", findings.stops_text(hist, lang, cap=cap, names=shown))
+    run.glue(f"ft_vs_{lang}", fq.codes_vs_ste([(m, b) for m in ("quantile", "uniform", "nf") for b in cfg.ste_tune_bits],
+                                              acc0, corr0, lang))
+codes0 = f0[f0["procedure"] == "codes"]
+ste0 = f0[f0["procedure"] == "ste_tune"]
+run.glue("ft_moved", f"{codes0['moved'].mean():,.0f}")
+run.glue("ft_seconds", f"{codes0['train_seconds'].mean():.0f}")
+run.glue("ste_seconds", f"{ste0['train_seconds'].mean():.0f}" if len(ste0) else "—")
 
 # %%
 ch.finish(summary=[f"quantile int{b}: test accuracy {s0.loc[('quantile', b)].test_accuracy:.3f}, "
                    f"file {s0.loc[('quantile', b)].file_bytes / MIB:.4f} MiB" for b in (8, 4) if ("quantile", b) in s0.index]
-          + [f"{t if t.startswith('STE') else 'QAT ' + t}: test accuracy {q.loc[(own_ptq(t), t)].test_accuracy:.3f}"
-             for t in trainings])
+          + [f"{column_name(t, 'en')}: test accuracy {q.loc[(own_ptq(t), t)].test_accuracy:.3f}"
+             for t in trainings + trained_labels])

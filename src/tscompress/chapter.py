@@ -66,11 +66,12 @@ class Chapter:
 
     def train_config(self, section: str = "models", seed: int | None = None, **changes: Any) -> TrainConfig:
         """A :class:`TrainConfig` from a profile section's ``epochs``/``patience``/``batch_size`` and the
-        book's training recipe (``changes`` last)."""
+        book's training recipe (``changes`` last: a section with several budgets, such as quantization's,
+        passes ``epochs`` and ``patience`` here)."""
         s = self.profile[section]
         # no per-epoch progress bars inside chapter notebooks: their outputs go into the book's appendix
         # (papermill shows cell progress on the terminal instead)
-        values = {"epochs": s["epochs"], "patience": s.get("patience"), "batch_size": s.get("batch_size", 16),
+        values = {"epochs": s.get("epochs"), "patience": s.get("patience"), "batch_size": s.get("batch_size", 16),
                   "seed": self.seeds[0] if seed is None else seed, "device": self.device, "progress": False}
         values.update(self.recipe.train)  # the book's training recipe (profile ``train.recipe``), every chapter
         values.update(changes)
@@ -120,7 +121,7 @@ def start(
     """Open a chapter run: profile with overrides, seeds (``seed`` = one seed instead of the
     profile's list), device, and the output folder (``results/<profile>/<dataset>/<chapter>`` by default,
     as ``tscompress run`` lays it out)."""
-    prof = get_profile(profile, overrides)
+    prof = get_profile(profile, overrides, dataset=dataset)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
     seeds = [seed] if seed is not None else list(prof.seeds)

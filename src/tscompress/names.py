@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from babel import Locale
 from babel import numbers as _numbers
 
-__all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "interval", "plural",
+__all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "interval", "p_value", "plural",
            "counted", "RU_NOUNS", "CHAPTER_NAMES", "chapter_name", "short_number"]
 
 LOCALES = {"en": "en", "ru": "ru"}
@@ -42,6 +42,8 @@ METHOD_NAMES: dict[str, dict[str, str]] = {
     "qdylora": {"en": "QDyLoRA", "ru": "QDyLoRA"},
     "full_ft": {"en": "full fine-tuning", "ru": "полное дообучение"},
     "codes": {"en": "code fine-tuning", "ru": "дообучение кодов"},
+    "ste_tune": {"en": "STE fine-tuning", "ru": "дообучение с STE"},
+    "qat_trained": {"en": "QAT from the trained model", "ru": "QAT от обученной модели"},
 }
 """Every method identifier a chapter records, with its name in each edition (one place: tables,
 figures and glued text all take names from here)."""
@@ -88,6 +90,13 @@ LIST_SEP = {"en": ", ", "ru": "; "}
 """Between two numbers in a list or an interval: a Russian decimal comma must not double as a separator."""
 
 
+def p_value(p: float, lang: str) -> str:
+    """``p = 0.032`` / ``p = 0,032``, and ``p < 0.001`` / ``p < 0,001`` below a thousandth (never ``p = 0.000``)."""
+    if p < 0.001:
+        return f"p < {number(0.001, lang, 3)}"
+    return f"p = {number(p, lang, 3)}"
+
+
 def interval(value: float | None, lo: float, hi: float, lang: str, digits: int = 3) -> str:
     """``0.721 [0.607, 0.836]`` / ``0,721 [0,607; 0,836]``; with ``value=None`` the bracket alone."""
     bracket = f"[{number(lo, lang, digits)}{LIST_SEP[_lang(lang)]}{number(hi, lang, digits)}]"
@@ -122,11 +131,17 @@ RU_NOUNS: dict[str, dict[str, str]] = {
     "bit.gen": {"one": "бита", "few": "бит", "many": "бит"},
     "bit.prep": {"one": "бите", "few": "битах", "many": "битах"},
     "layer.prep": {"one": "слое", "few": "слоях", "many": "слоях"},
+    "run.nom": {"one": "запуск", "few": "запуска", "many": "запусков"},
+    "run.gen_plain": {"one": "запуска", "few": "запусков", "many": "запусков"},
     "run.gen": {"one": "отдельного запуска", "few": "отдельных запусков", "many": "отдельных запусков"},
     "rank.acc": {"one": "ранг", "few": "ранга", "many": "рангов"},
     "compared_rank.gen": {"one": "сравнённого ранга", "few": "сравнённых рангов", "many": "сравнённых рангов"},
     "step.nom": {"one": "шаг", "few": "шага", "many": "шагов"},
+    "step.gen": {"one": "шага", "few": "шагов", "many": "шагов"},
     "model.nom": {"one": "модель", "few": "модели", "many": "моделей"},
+    "model.gen": {"one": "модели", "few": "моделей", "many": "моделей"},
+    "curve.gen": {"one": "кривой", "few": "кривых", "many": "кривых"},
+    "epoch.gen": {"one": "эпохи", "few": "эпох", "many": "эпох"},
     "variant.nom": {"one": "вариант", "few": "варианта", "many": "вариантов"},
     "variant.gen": {"one": "варианта", "few": "вариантов", "many": "вариантов"},
     "test_case.nom": {"one": "тестовый пример", "few": "тестовых примера", "many": "тестовых примеров"},
@@ -273,8 +288,8 @@ def variant_name(row: Mapping[str, Any], lang: str, base: bool = False) -> str:
         return text
     setting = str(row["setting"])
     parts = method.split("+")
-    if len(parts) == 2 and parts[1] == "codes":  # quantized, then its codes fine-tuned
-        text = f"{method_name(parts[0], lang)} {setting_name(setting, lang)} + {method_name('codes', lang)}"
+    if len(parts) == 2 and parts[1] in ("codes", "ste_tune"):  # quantized, then fine-tuned in its format
+        text = f"{method_name(parts[0], lang)} {setting_name(setting, lang)} + {method_name(parts[1], lang)}"
     elif len(parts) == 2 and "+" in setting:  # a combined pipeline: source variant, then quantizer
         head, _, tail = setting.rpartition("+")
         text = (f"{method_name(parts[0], lang)} {setting_name(head, lang, removed)} → "

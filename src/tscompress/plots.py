@@ -40,6 +40,10 @@ LABELS: dict[str, dict[str, str]] = {
     "q_variant": {"en": "TimesNet", "ru": "TimesNet"},
     "q_accounted_mib": {"en": "memory, MiB (study's accounting)", "ru": "память, МиБ (учёт исследования)"},
     "q_file_mib": {"en": "file, MiB", "ru": "файл, МиБ"},
+    "q_procedure": {"en": "fine-tuning", "ru": "дообучение"},
+    "q_acc_ptq": {"en": "after PTQ", "ru": "после PTQ"},
+    "q_kept": {"en": "kept / run", "ru": "выбрана / прошло"},
+    "q_ended": {"en": "ended", "ru": "остановка"},
     "q_study_mib": {"en": "study's memory, MiB", "ru": "память в исследовании, МиБ"},
     "q_bits": {"en": "bits per weight", "ru": "битов на вес"},
     "q_bits_title": {"en": "PTQ of TimesNet: accuracy (o) and balanced accuracy (x)",
@@ -50,6 +54,10 @@ LABELS: dict[str, dict[str, str]] = {
     "val": {"en": "validation", "ru": "валидация"},
     "test": {"en": "test", "ru": "тест"},
     "best_epoch": {"en": "selected epoch", "ru": "выбранная эпоха"},
+    "stopped_patience": {"en": "stopped by patience", "ru": "остановлен по терпению"},
+    "stopped_cap": {"en": "cut at its cap", "ru": "обрезан пределом эпох"},
+    "stopped_converged": {"en": "converged", "ru": "сошёлся"},
+    "stopped_fixed": {"en": "fixed epochs", "ru": "фиксированное число эпох"},
     "majority": {"en": "majority-class rate", "ru": "доля мажоритарного класса"},
     "study": {"en": "study (official test, epoch chosen on test)", "ru": "исследование (официальный тест, эпоха по тесту)"},
     "this_run": {"en": "this run, 95% CI", "ru": "этот запуск, 95% ДИ"},
@@ -163,7 +171,9 @@ def training_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], lang: 
                     best_epochs: Mapping[str, int] | None = None, max_cols: int = 3) -> plt.Figure:
     """Loss (upper row) and accuracy (lower row) per epoch, one column per model, at most
     ``max_cols`` models side by side (more wrap into further row pairs); the selected (best
-    validation) epoch marked with a vertical line."""
+    validation) epoch marked with a vertical line. Epoch 0, when a run started from a trained model,
+    is its start (validation only). A panel's title says how its run ended when the history records
+    it (``stopped_by``): by patience, at its cap (cut), or converged."""
     _style()
     names = list(histories)
     cols = max(1, min(len(names), max_cols))
@@ -179,7 +189,8 @@ def training_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], lang: 
             if best_epochs and name in best_epochs:
                 ax.axvline(best_epochs[name], color="grey", ls=":", lw=1, label=label("best_epoch", lang))
             if i == 0:
-                ax.set_title(name)
+                ended = histories[name][-1].get("stopped_by") if len(histories[name]) else None
+                ax.set_title(name if ended is None else f"{name}\n{label('stopped_' + ended, lang)}", fontsize=9)
             else:
                 ax.set_xlabel(label("epoch", lang))
             if j == 0:

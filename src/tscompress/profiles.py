@@ -68,11 +68,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         "compare": {"latency_repeats": 2, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 1.0], "ofa_points": [[0.4, 0.3]], "T": 2.0, "gamma": 1.0, "epochs": 1, "patience": None, "batch_size": 16},
         "sparsify": {"fractions": [0.5], "density": 0.02, "epochs": 1, "patience": None, "batch_size": 16},
-        "quantize": {"ptq_bits": [8, 4], "qat_bits": [8, 4], "finetune_bits": [4], "finetune_epochs": 1,
-                     "finetune_fraction": 0.002, "epochs": 1, "patience": None, "batch_size": 16},
-        "peft": {"ranks": [1], "epochs": 1, "patience": None, "batch_size": 16, "lr": 0.001, "alpha_ratio": 2.0,
-                 "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"], "dylora": True,
-                 "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
+        "quantize": {"ptq_bits": [8, 4], "finetune_bits": [4], "code_steps": 2, "code_patience": None, "code_moves": 16,
+                     "ste_tune_bits": [4], "tune_epochs": 1, "tune_patience": None,
+                     "qat_bits": [8, 4], "qat_epochs": 1, "qat_patience": None, "qat_from_trained": True,
+                     "batch_size": 16},
+        "peft": {"ranks": [1], "epochs": 1, "patience": None, "batch_size": 16, "lr": 0.01, "full_lr": 0.001,
+                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "extra_bases": ["nf4", "fp32"], "dylora": True,
+                 "fast_forward": 6, "add_budget_rank": True, "full_ft": True,
+                 "recover_bits": [4, 2], "recover_ratio": 1.0},
+        "per_dataset": {},
     },
     "quick": {
         "description": "the whole book on a 2-core CPU: exact architectures, one seed, smaller grids and fewer fine-tuning epochs",
@@ -98,13 +102,29 @@ PROFILES: dict[str, dict[str, Any]] = {
         "resources": {"num_cpus": 1, "num_gpus": 0},
         "bootstrap": 2000,
         "compare": {"latency_repeats": 5, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
-        "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.5, 1.0], "ofa_points": [[0.5, 0.25], [0.25, 0.5]], "T": 2.0, "gamma": 1.0, "epochs": 6, "patience": None, "batch_size": 16},
-        "sparsify": {"fractions": [0.25, 0.5, 0.75, 0.9], "density": 0.02, "epochs": 2, "patience": None, "batch_size": 16},
-        "quantize": {"ptq_bits": [8, 4, 3, 2], "qat_bits": [8, 4], "finetune_bits": [8, 4, 3, 2],
-                     "finetune_epochs": 2, "finetune_fraction": 0.002, "epochs": 5, "patience": None, "batch_size": 16},
-        "peft": {"ranks": [1, 16], "epochs": 4, "patience": None, "batch_size": 16, "lr": 0.001, "alpha_ratio": 2.0,
-                 "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"], "dylora": True,
-                 "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
+        # the students train with the models chapter's budget (epochs and patience), so a student and the plain
+        # model of the models chapter are compared at the same budget
+        "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.5, 1.0], "ofa_points": [[0.5, 0.25], [0.25, 0.5]], "T": 2.0, "gamma": 1.0, "epochs": 30, "patience": 10, "batch_size": 16},
+        # every fine-tuning starts from its trained (compressed) model as epoch 0 and runs until validation stops
+        # improving (patience) or its cap
+        "sparsify": {"fractions": [0.25, 0.5, 0.75, 0.9], "density": 0.02, "epochs": 20, "patience": 3, "batch_size": 16},
+        # code fine-tuning: full-batch steps (cap, patience in steps); STE fine-tuning of the PTQ models at
+        # ste_tune_bits; the study's QAT from random weights with the models chapter's budget (Table 6), and
+        # QAT/STE from the trained model
+        "quantize": {"ptq_bits": [8, 4, 3, 2], "finetune_bits": [8, 4, 3, 2], "code_steps": 40, "code_patience": 8,
+                     "code_moves": 16, "ste_tune_bits": [2], "tune_epochs": 20, "tune_patience": 5,
+                     "qat_bits": [8, 4], "qat_epochs": 30, "qat_patience": 10, "qat_from_trained": True,
+                     "batch_size": 16},
+        # adapters: 10x the full fine-tuning's learning rate (LoRA practice); the recovery experiment adapts the
+        # quantile base of the most bits among recover_bits whose validation loss is at least recover_ratio times
+        # fp32's
+        "peft": {"ranks": [1, 16], "epochs": 30, "patience": 5, "batch_size": 16, "lr": 0.01, "full_lr": 0.001,
+                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "extra_bases": ["nf4", "fp32"], "dylora": True,
+                 "fast_forward": 6, "add_budget_rank": True, "full_ft": True,
+                 "recover_bits": [4, 3, 2], "recover_ratio": 2.0},
+        # per-dataset changes (applied before -p overrides): on Heartbeat a TimesNet epoch costs ~10x one on
+        # JapaneseVowels, so the study's QAT from random weights is capped at 10 epochs there (its pages say so)
+        "per_dataset": {"Heartbeat": {"quantize.qat_epochs": 10}},
     },
     "full": {
         "description": "the study's settings (30 epochs, patience 10, full grids), three seeds; meant for a GPU",
@@ -122,12 +142,16 @@ PROFILES: dict[str, dict[str, Any]] = {
         "bootstrap": 2000,
         "compare": {"latency_repeats": 30, "pipeline_bits": [8, 4], "pipeline_levels": ["50%", "75%"]},
         "distill": {"students": ["Transformer", "iTransformer"], "alphas": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "ofa_points": [[0.2, 0.2], [0.4, 0.2], [0.2, 0.4], [0.6, 0.2], [0.2, 0.6]], "T": 2.0, "gamma": 1.0, "epochs": 30, "patience": 10, "batch_size": 16},
-        "sparsify": {"fractions": [0.25, 0.5, 0.75, 0.9], "density": 0.02, "epochs": 10, "patience": None, "batch_size": 16},
-        "quantize": {"ptq_bits": [8, 6, 4, 3, 2], "qat_bits": [8, 4], "finetune_bits": [8, 6, 4, 3, 2],
-                     "finetune_epochs": 10, "finetune_fraction": 0.002, "epochs": 30, "patience": 10, "batch_size": 16},
-        "peft": {"ranks": [1, 2, 4, 7, 8, 16, 32], "epochs": 10, "patience": None, "batch_size": 16, "lr": 0.001,
-                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"],
-                 "dylora": True, "fast_forward": 6, "add_budget_rank": True, "full_ft": True},
+        "sparsify": {"fractions": [0.25, 0.5, 0.75, 0.9], "density": 0.02, "epochs": 30, "patience": 5, "batch_size": 16},
+        "quantize": {"ptq_bits": [8, 6, 4, 3, 2], "finetune_bits": [8, 6, 4, 3, 2], "code_steps": 100,
+                     "code_patience": 10, "code_moves": 16, "ste_tune_bits": [8, 6, 4, 3, 2], "tune_epochs": 30,
+                     "tune_patience": 10, "qat_bits": [8, 4], "qat_epochs": 30, "qat_patience": 10,
+                     "qat_from_trained": True, "batch_size": 16},
+        "peft": {"ranks": [1, 2, 4, 7, 8, 16, 32], "epochs": 30, "patience": 10, "batch_size": 16, "lr": 0.01,
+                 "full_lr": 0.001, "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8,
+                 "extra_bases": ["q2", "nf4", "fp32"], "dylora": True, "fast_forward": 6, "add_budget_rank": True,
+                 "full_ft": True, "recover_bits": [4, 3, 2], "recover_ratio": 2.0},
+        "per_dataset": {},
     },
 }
 
@@ -220,11 +244,19 @@ class Profile(Mapping):
         return Profile(self._name, values)
 
 
-def get_profile(name: str, overrides: Mapping[str, Any] | None = None) -> Profile:
-    """The named profile, with optional dotted-key overrides. Unknown names raise ``ConfigError``."""
+def get_profile(name: str, overrides: Mapping[str, Any] | None = None, dataset: str | None = None) -> Profile:
+    """The named profile, with optional dotted-key overrides. Unknown names raise ``ConfigError``.
+
+    With ``dataset``, the profile's ``per_dataset[dataset]`` changes (dotted keys, like overrides) are
+    applied first, then ``overrides``: what a chapter run on that dataset uses."""
     if not isinstance(name, str) or name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
-    prof = Profile(name, PROFILES[name]).with_overrides(overrides)
+    base = Profile(name, PROFILES[name])
+    for key, changes in base.to_dict().get("per_dataset", {}).items():
+        base.with_overrides(changes)  # every dataset's changes are checked, whichever dataset runs
+    if dataset is not None:
+        base = base.with_overrides(base.to_dict().get("per_dataset", {}).get(dataset, {}))
+    prof = base.with_overrides(overrides)
     from .recipes import get_recipe  # names checked here, so a bad one fails before anything runs
 
     datasets = prof.datasets

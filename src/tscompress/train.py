@@ -50,6 +50,7 @@ __all__ = [
     "resolve_device",
     "cross_entropy_loss",
     "weighted_cross_entropy_loss",
+    "recipe_loss",
     "class_weights",
     "SELECT_CRITERIA",
 ]
@@ -157,6 +158,35 @@ class FitResult:
     seconds: float
     stopped_early: bool
     device: str
+    stopped_by: str = "cap"
+    """Why the run ended: ``"patience"`` (the validation criterion stopped improving for ``patience``
+    epochs), ``"converged"`` (the procedure's own objective could not be improved further: a callback
+    said so), ``"cap"`` (it reached ``epochs`` while still allowed to improve: the curve was cut), or
+    ``"fixed"`` (a fixed number of epochs by design, ``select="last"``)."""
+    start_candidate: bool = False
+    """True when the state the run started from was evaluated as epoch 0 and could be kept."""
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "FitResult":
+        """A result saved with :meth:`to_dict` (e.g. in a checkpoint); fields a newer version added take
+        their defaults."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    @property
+    def best_record(self) -> dict:
+        """The history record of the epoch that was kept (epoch 0 is the start, when it was a candidate)."""
+        return next(r for r in self.history if r["epoch"] == self.best_epoch)
+
+    @property
+    def epochs_trained(self) -> int:
+        """Epochs of training that ran (epoch 0, the start's evaluation, is not one)."""
+        return sum(1 for r in self.history if r["epoch"] > 0)
+
+    @property
+    def capped(self) -> bool:
+        """The run ended at its epoch cap while its validation criterion could still improve."""
+        return self.stopped_by == "cap"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -403,7 +433,17 @@ def weighted_cross_entropy_loss(weight: torch.Tensor) -> LossFn:
         logits = model(batch.x)
         return F.cross_entropy(logits, batch.y, weight=weight.to(logits.device)), logits
 
+    loss.weight = weight  # type: ignore[attr-defined]  # what a procedure with its own objective reuses
     return loss
+
+
+def recipe_loss(config: TrainConfig, splits: Any) -> LossFn:
+    """The loss :func:`fit` trains with when no hook replaces it: cross-entropy, weighted by
+    :func:`class_weights` of the training labels when ``config.class_weight == "balanced"``."""
+    if config.class_weight != "balanced":
+        return cross_entropy_loss
+    n_classes = int(max(int(splits.train.y.max()), int(splits.val.y.max()))) + 1
+    return weighted_cross_entropy_loss(class_weights(splits.train.y, n_classes))
 
 
 def _balanced_batches(y: torch.Tensor, batch_size: int, generator: torch.Generator) -> Iterable[torch.Tensor]:
@@ -429,6 +469,7 @@ def fit(
     callbacks: Sequence[Any] = (),
     params: Iterable[nn.Parameter] | None = None,
     optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer] | None = None,
+    start_candidate: bool = False,
 ) -> FitResult:
     """Train ``model`` on ``splits.train``, select the epoch on ``splits.val``, restore the best state.
 
@@ -441,11 +482,18 @@ def fit(
             ``nn.Module`` its own trainable parameters are optimised too (and restored with the
             best epoch), and it is switched between train and eval mode with the model.
         callbacks: objects with optional ``on_step_end(model, step)`` and
-            ``on_epoch_end(model, record)`` methods.
+            ``on_epoch_end(model, record)`` methods; a callback whose ``converged`` attribute is true
+            after an epoch ends the run (``stopped_by="converged"``: its procedure found nothing left
+            to improve on its own objective).
         params: the parameters to optimise; default every parameter with ``requires_grad``.
         optimizer: ``optimizer(params) -> torch.optim.Optimizer``; default RAdam with the config's
             learning rate and weight decay (a method whose update is not a gradient step — e.g.
             moving quantization codes — brings its own).
+        start_candidate: the model arrives trained (fine-tuning after compression, adapters, full
+            fine-tuning, distillation or quantization-aware training from a trained model): its state is
+            evaluated on validation as **epoch 0** and is a candidate of the selection like every later
+            epoch, so a run whose every epoch is worse than its start ends exactly where it started (the
+            start's state is restored bit for bit). Epoch 0 has no training loss or accuracy (NaN).
 
     The epoch kept follows ``config.select`` (default: the best validation accuracy, ties broken by
     lower validation loss, cross-entropy); patience counts epochs without such an improvement.
@@ -453,11 +501,7 @@ def fit(
     own); ``config.sampling="balanced"`` draws each class equally often, under any loss.
     """
     config = config or TrainConfig()
-    if loss is None and config.class_weight == "balanced":
-        n_classes = int(max(int(splits.train.y.max()), int(splits.val.y.max()))) + 1
-        loss_fn: LossFn = weighted_cross_entropy_loss(class_weights(splits.train.y, n_classes))
-    else:
-        loss_fn = loss or cross_entropy_loss
+    loss_fn: LossFn = loss or recipe_loss(config, splits)
     device = resolve_device(config.device)
     set_seed(config.seed)
     model.to(device)
@@ -492,8 +536,18 @@ def fit(
     best_score: tuple[float, float] = (-math.inf, -math.inf)
     best_acc, best_loss, best_epoch = -math.inf, math.inf, 0
     patience = None if config.select == "last" else config.patience
-    bad_epochs, stopped_early, step = 0, False, 0
+    bad_epochs, stopped_early, converged, step = 0, False, False, 0
     t_start = time.perf_counter()
+    if start_candidate:  # epoch 0: the trained start, evaluated like every epoch and kept unless beaten
+        if loss_module is not None:
+            loss_module.eval()
+        val_res = evaluate(model, val, batch_size=config.eval_batch_size, device=device, n_boot=0)
+        record = {"epoch": 0, "train_loss": math.nan, "train_accuracy": math.nan, "val_loss": val_res.loss,
+                  "val_accuracy": val_res.accuracy, "val_balanced_accuracy": val_res.balanced_accuracy,
+                  "seconds": time.perf_counter() - t_start, "best": True}
+        best_score = _score(record, config.select)
+        best_acc, best_loss = val_res.accuracy, val_res.loss
+        history.append(record)
     bar = tqdm(range(1, config.epochs + 1), desc=config.desc, disable=not config.progress, leave=False,
                mininterval=1.0, dynamic_ncols=True)
     for epoch in bar:
@@ -551,10 +605,17 @@ def fit(
             if hook is not None:
                 hook(model, record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_acc=f"{record['val_accuracy']:.3f}", refresh=False)
+        if any(getattr(cb, "converged", False) for cb in callbacks):
+            converged = True
+            break
         if patience is not None and bad_epochs >= patience:
             stopped_early = True
             break
     bar.close()
+    stopped_by = ("converged" if converged else "fixed" if config.select == "last" else
+                  "patience" if stopped_early else "cap")
+    if history:  # every saved curve carries how it ended
+        history[-1]["stopped_by"] = stopped_by
     model.load_state_dict(best["model"])
     if loss_module is not None and "loss" in best:
         loss_module.load_state_dict(best["loss"])
@@ -567,4 +628,6 @@ def fit(
         seconds=time.perf_counter() - t_start,
         stopped_early=stopped_early,
         device=str(device),
+        stopped_by=stopped_by,
+        start_candidate=start_candidate,
     )

@@ -33,7 +33,7 @@ from torch import nn
 from .errors import DataError
 from .results import ChapterRun, atomic_write_bytes
 
-__all__ = ["VARIANT_COLUMNS", "VALIDATION_COLUMNS", "OPTIONAL_COLUMNS", "VariantLog", "collect", "count_nonzero", "dense_bytes", "save_model", "load_model",
+__all__ = ["VARIANT_COLUMNS", "VALIDATION_COLUMNS", "OPTIONAL_COLUMNS", "VariantLog", "collect", "count_nonzero", "fit_budget", "dense_bytes", "save_model", "load_model",
            "pareto_front", "variant_id"]
 
 VARIANT_COLUMNS = [
@@ -57,6 +57,13 @@ def variant_id(chapter: str, method: str, setting: str, base: str, seed: int) ->
         return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip("_") or "_"
 
     return "/".join([chapter, slug(method), slug(setting), slug(base), f"s{int(seed)}"])
+
+
+def fit_budget(fit: Any, cap: int) -> dict[str, Any]:
+    """A variant's training budget, for its row: ``epochs_trained`` (epochs or steps that ran, epoch 0 — the
+    start's evaluation — not counted), ``epoch_cap`` (the most it could run) and ``stopped_by`` (``patience``,
+    ``cap``, ``converged`` or ``fixed``: :attr:`tscompress.train.FitResult.stopped_by`)."""
+    return {"epochs_trained": int(fit.epochs_trained), "epoch_cap": int(cap), "stopped_by": str(fit.stopped_by)}
 
 
 def count_nonzero(model: nn.Module) -> int:

@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as _module_mod
+from torch.nn.utils import prune
 
 from .layers import DataEmbedding, TSClassifier, check_input
 
@@ -80,41 +81,35 @@ class InceptionBlock(nn.Module):
         """``(weight, bias, padding)`` of the single convolution equal to the kernels' average, or
         None when merging would not be exactly equivalent.
 
-        Merging requires every kernel to be an ``nn.Conv2d`` (subclasses such as
-        ``torch.nn.utils.parametrize``'s are fine) that does not override ``forward`` (QAT
-        convolutions do, to fake-quantize), with an odd square kernel, ``padding == (k - 1) // 2``,
-        stride 1, dilation 1, groups 1, ``padding_mode='zeros'``, the same channel counts and
-        floating dtype, and no forward hooks or pre-hooks (``torch.nn.utils.prune`` applies its mask
-        in a pre-hook) on the kernels and none registered globally. A module that is not an
-        ``nn.Conv2d`` also qualifies when its ``dense_conv2d`` attribute is True: it promises that its
-        forward is ``F.conv2d(x, self.weight, self.bias, ...)`` with the Conv2d geometry attributes it
-        carries (e.g. :class:`tscompress.sparsify.SparseLowRank`).
+        Every kernel must have a dense form (:func:`dense_kernel`): an ``nn.Conv2d`` (subclasses such as
+        ``torch.nn.utils.parametrize``'s are fine) that does not override ``forward`` (QAT convolutions do,
+        to fake-quantize), with an odd square kernel, ``padding == (k - 1) // 2``, stride 1, dilation 1,
+        groups 1, ``padding_mode='zeros'``, no forward hooks and no pre-hooks other than
+        ``torch.nn.utils.prune``'s (a pruned convolution *is* a dense one with masked weights); a module with
+        ``dense_conv2d = True``, which promises that its forward is ``F.conv2d(x, self.weight, self.bias, ...)``
+        with the Conv2d geometry attributes it carries (e.g. :class:`tscompress.sparsify.SparseLowRank`); or,
+        **in training mode only**, the low-rank pair of :func:`tscompress.sparsify.factorize_layer` (its
+        product is one k×k convolution; in evaluation the pair runs as two convolutions, so a measured
+        latency is the factorized structure's). All kernels need the same channel counts and floating dtype,
+        and no hooks may be registered globally.
         """
         kernels = list(self.kernels)
         global_hooks = (getattr(_module_mod, "_global_forward_hooks", None),
                         getattr(_module_mod, "_global_forward_pre_hooks", None))
         if not kernels or any(global_hooks):
             return None
-        first = kernels[0]
-        for k in kernels:
-            plain_conv = (isinstance(k, nn.Conv2d) and type(k).forward is nn.Conv2d.forward
-                          and type(k)._conv_forward is nn.Conv2d._conv_forward)
-            if not ((plain_conv or getattr(k, "dense_conv2d", False) is True)
-                    and not k._forward_hooks and not k._forward_pre_hooks):
-                return None
-            ks = k.kernel_size
-            if (ks[0] != ks[1] or ks[0] % 2 != 1 or k.padding != ((ks[0] - 1) // 2,) * 2 or k.stride != (1, 1)
-                    or k.dilation != (1, 1) or k.groups != 1 or k.padding_mode != "zeros"
-                    or k.in_channels != first.in_channels or k.out_channels != first.out_channels):
-                return None
-        weights = [k.weight for k in kernels]  # evaluates parametrizations once
+        forms = [dense_kernel(k, allow_factored=self.training) for k in kernels]
+        if any(f is None for f in forms):
+            return None
+        weights = [w for w, _ in forms]
         dtype = weights[0].dtype
-        if not dtype.is_floating_point or any(w.dtype != dtype for w in weights):
+        if (not dtype.is_floating_point or any(w.dtype != dtype for w in weights)
+                or any(w.shape[:2] != weights[0].shape[:2] for w in weights)):
             return None
         size = max(w.shape[-1] for w in weights)
         padded = [w if w.shape[-1] == size else F.pad(w, [(size - w.shape[-1]) // 2] * 4) for w in weights]
         weight = torch.stack(padded).mean(0)
-        biases = [k.bias for k in kernels]
+        biases = [b for _, b in forms]
         bias: torch.Tensor | None = None
         if any(b is not None for b in biases):
             bias = torch.stack([b if b is not None else weight.new_zeros(weight.shape[0]) for b in biases]).mean(0)
@@ -132,7 +127,78 @@ class InceptionBlock(nn.Module):
         # channels-last input: oneDNN's convolutions inside the kernels (pruned, low-rank, fake-quantized,
         # adapted) run ~1.7x faster on a 2-core AVX2 CPU; the values are the same up to float32 rounding
         x = x.contiguous(memory_format=torch.channels_last)
-        return torch.stack([k(x) for k in self.kernels], dim=-1).mean(-1).contiguous()
+        return torch.stack([kernel_forward(k, x) for k in self.kernels], dim=-1).mean(-1).contiguous()
+
+
+def _same_conv(k: nn.Module) -> bool:
+    """An ``nn.Conv2d`` (parametrized or not) whose forward is the stock one, with an odd square kernel and
+    "same" zero padding, stride 1, dilation 1, groups 1: its output is :func:`cropped_conv2d` of its weight."""
+    if not (isinstance(k, nn.Conv2d) and type(k).forward is nn.Conv2d.forward
+            and type(k)._conv_forward is nn.Conv2d._conv_forward and not k._forward_hooks):
+        return False
+    ks = k.kernel_size
+    return (ks[0] == ks[1] and ks[0] % 2 == 1 and k.padding == ((ks[0] - 1) // 2,) * 2 and k.stride == (1, 1)
+            and k.dilation == (1, 1) and k.groups == 1 and k.padding_mode == "zeros")
+
+
+def _pruning_only(k: nn.Module) -> bool:
+    return all(isinstance(h, prune.BasePruningMethod) for h in k._forward_pre_hooks.values())
+
+
+def _factored_pair(k: nn.Module) -> bool:
+    """The low-rank pair of :func:`tscompress.sparsify.factorize_layer`: ``Sequential(k×k conv, 1×1 conv)``."""
+    return (isinstance(k, nn.Sequential) and len(k) == 2 and _same_conv(k[0]) and not k[0]._forward_pre_hooks
+            and isinstance(k[1], nn.Conv2d) and k[1].kernel_size == (1, 1) and type(k[1]).forward is nn.Conv2d.forward
+            and type(k[1])._conv_forward is nn.Conv2d._conv_forward and not k[1]._forward_hooks
+            and not k[1]._forward_pre_hooks and k[1].padding == (0, 0) and k[1].stride == (1, 1)
+            and k[1].groups == 1 and k[1].dilation == (1, 1))
+
+
+def dense_kernel(k: nn.Module, allow_factored: bool = False) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """``(weight, bias)`` of the one "same"-padded convolution a kernel branch computes, or None when it has no
+    such form (see :meth:`InceptionBlock.merged_conv`). Pruning pre-hooks run first, exactly as ``k(x)`` runs
+    them; a factored pair (only with ``allow_factored``) is multiplied out, ``W = B·A`` and ``b = B·b_A + b_B``."""
+    if _same_conv(k) and _pruning_only(k):
+        for h in list(k._forward_pre_hooks.values()):  # sets the masked weight, as k(x) would
+            h(k, None)
+        return k.weight, k.bias
+    if getattr(k, "dense_conv2d", False) is True and not k._forward_hooks and not k._forward_pre_hooks:
+        ks = k.kernel_size
+        if (ks[0] == ks[1] and ks[0] % 2 == 1 and k.padding == ((ks[0] - 1) // 2,) * 2 and k.stride == (1, 1)
+                and k.dilation == (1, 1) and k.groups == 1 and k.padding_mode == "zeros"):
+            return k.weight, k.bias
+        return None
+    if allow_factored and _factored_pair(k):
+        a, b = k[0], k[1]
+        mix = b.weight[:, :, 0, 0]
+        weight = torch.einsum("or,rihw->oihw", mix, a.weight)
+        bias = b.bias
+        if a.bias is not None:
+            bias = mix @ a.bias + (bias if bias is not None else 0)
+        return weight, bias
+    return None
+
+
+def kernel_forward(k: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``k(x)`` for one kernel branch of the per-kernel path, computed with only the kernel rows and columns
+    that can meet the input (:func:`cropped_conv2d`) where the branch is a convolution of a known form:
+
+    * a "same"-padded ``nn.Conv2d``, parametrized or not, with ``torch.nn.utils.prune`` pre-hooks or none (the
+      hooks run first, exactly as ``k(x)`` runs them: they set the masked weight);
+    * the low-rank pair of :func:`tscompress.sparsify.factorize_layer`, ``nn.Sequential(k×k conv to r channels,
+      1×1 conv)``: the first convolution cropped, the second as it is.
+
+    Anything else runs as ``k(x)``. Same outputs up to float32 rounding (the order of additions), the same
+    structure — a low-rank branch still computes through its rank, a pruned one through its mask — so a
+    latency measured on this path is the structure's."""
+    if _factored_pair(k):
+        first = cropped_conv2d(x, k[0].weight, k[0].bias, k[0].padding[0])
+        return k[1](first.contiguous(memory_format=torch.channels_last))
+    if _same_conv(k) and _pruning_only(k):
+        for h in list(k._forward_pre_hooks.values()):  # what k(x) would run first: the mask sets k.weight
+            h(k, (x,))
+        return cropped_conv2d(x, k.weight, k.bias, k.padding[0])
+    return k(x)
 
 
 def cropped_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """One fine-tuning run of the chapter: QLoRA / QDoRA at a rank on a quantized base, or full fine-tuning.
 
 :func:`finetune` copies the base (a float module holding dequantized weights), attaches adapters,
-trains only them with :func:`tscompress.train.fit` (epoch selected on validation accuracy), measures
+trains only them with :func:`tscompress.train.fit` (epoch selected on validation; the base itself — adapters
+at zero — is epoch 0 and a candidate), measures
 wall and CPU time and the memory of one training step (:mod:`tscompress.peft.memory`), evaluates the adapted model on the test split, merges the adapters and checks that
 the merged model predicts the same (largest logit difference recorded).
 """
@@ -72,7 +73,7 @@ def finetune(base: nn.Module, splits: Any, config: train.TrainConfig, method: st
     if fast_forward:
         callbacks.append(FastForward(params, splits.val.X[:ff_cases], splits.val.y[:ff_cases], every=fast_forward))
     cpu0 = time.process_time()
-    fit = train.fit(model, splits, config, params=params, callbacks=callbacks)
+    fit = train.fit(model, splits, config, params=params, callbacks=callbacks, start_candidate=True)
     cpu = time.process_time() - cpu0
     dev = next(model.parameters()).device
     bs = config.batch_size
@@ -127,7 +128,7 @@ def dylora_finetune(base: nn.Module, splits: Any, config: train.TrainConfig, max
     sampler = RankSampler.for_split(max_rank, len(splits.train.y), config.batch_size, seed=config.seed)
     sampler.start(model)
     cpu0 = time.process_time()
-    fit = train.fit(model, splits, config, params=params, callbacks=[sampler])
+    fit = train.fit(model, splits, config, params=params, callbacks=[sampler], start_candidate=True)
     cpu = time.process_time() - cpu0
     set_rank(model, None)
     model.eval()

@@ -17,7 +17,7 @@ model with dequantized weights, with ``nbytes()`` (the method's accounting), ``d
 """
 
 from .core import QuantizedModel, QuantizedTensor, named_quantizable, per_filter
-from .qat import FakeQuantile, QuantileProjection, project_, qat_fit, ste_fit
+from .qat import STE_METHODS, FakeQuant, FakeQuantile, QuantileProjection, project_, qat_fit, ste_fit
 from .finetune import CodeStep, code_finetune, max_codes
 from .nf4 import nf4_quantize, nf_levels, nf_tensor
 from .quantile import dequantize, part_size, quantile_codebook, quantile_quantize, quantile_tensor
@@ -40,6 +40,7 @@ __all__ = [
     "quantile_quantize", "quantile_codebook", "dequantize", "part_size", "quantile_tensor",
     "uniform_quantize", "uniform_tensor", "nf4_quantize", "nf_levels", "nf_tensor",
     "save_quantized", "load_quantized", "file_breakdown", "pack_bits", "unpack_bits",
-    "METHODS", "quantize", "qat_fit", "project_", "QuantileProjection", "FakeQuantile", "ste_fit",
+    "METHODS", "quantize", "qat_fit", "project_", "QuantileProjection", "FakeQuantile", "FakeQuant", "ste_fit",
+    "STE_METHODS",
     "CodeStep", "code_finetune", "max_codes",
 ]

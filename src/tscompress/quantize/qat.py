@@ -27,9 +27,11 @@ from torch.nn.utils import parametrize
 
 from ..train import FitResult, TrainConfig, fit
 from .core import named_quantizable, per_filter
+from .nf4 import nf_tensor
 from .quantile import dequantize, quantile_codebook
+from .uniform import uniform_tensor
 
-__all__ = ["project_", "QuantileProjection", "qat_fit", "FakeQuantile", "ste_fit"]
+__all__ = ["project_", "QuantileProjection", "qat_fit", "FakeQuantile", "FakeQuant", "ste_fit", "STE_METHODS"]
 
 
 @torch.no_grad()
@@ -57,7 +59,9 @@ class QuantileProjection:
 
 def qat_fit(model: nn.Module, splits: Any, config: TrainConfig, bits: int | None, **kwargs: Any) -> FitResult:
     """Train ``model`` the study's QAT way at ``bits`` bits (``None``: ordinary float32 training).
-    The model is quantized before the first step, so it never holds unquantized weights."""
+    The model is quantized before the first step, so it never holds unquantized weights. From random
+    weights this is the study's experiment; from a trained model (with ``start_candidate=True``, passed to
+    :func:`~tscompress.train.fit`) it is the common practice, whose epoch 0 is the quantile PTQ model."""
     if bits is None:
         return fit(model, splits, config, **kwargs)
     project_(model, bits)
@@ -98,17 +102,60 @@ class FakeQuantile(nn.Module):
         ### END SOLUTION
 
 
-def ste_fit(model: nn.Module, splits: Any, config: TrainConfig, bits: int, **kwargs: Any) -> FitResult:
+class FakeQuant(nn.Module):
+    """:class:`FakeQuantile` for the baselines' formats: forward ``R(Q(W))`` with ``Q`` the uniform
+    per-channel (``"uniform"``) or NormalFloat (``"nf"``) quantizer of this package, grouped as
+    :func:`~tscompress.quantize.uniform_quantize` / :func:`~tscompress.quantize.nf4_quantize` group a
+    parameter; backward straight through to the latent ``W``."""
+
+    def __init__(self, method: str, bits: int) -> None:
+        super().__init__()
+        if method not in ("uniform", "nf"):
+            raise ValueError(f"FakeQuant takes uniform or nf, got {method!r} (quantile: FakeQuantile)")
+        self.method, self.bits = method, bits
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            tensor = uniform_tensor if self.method == "uniform" else nf_tensor
+            q = tensor(w, self.bits).dequantize().reshape(w.shape).to(device=w.device, dtype=w.dtype)
+        return _StraightThrough.apply(w, q)
+
+
+class _CachedParametrizations(nn.Module):
+    """Runs ``module``'s forward inside ``torch.nn.utils.parametrize.cached()``: each fake-quantized weight is
+    computed once per forward pass instead of at every access (TimesNet reads each Inception kernel once per
+    period, ``top_k`` times). Same values, same gradients; the parameters are ``module``'s own."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        with parametrize.cached():
+            return self.module(*args, **kwargs)
+
+
+STE_METHODS = ("quantile", "uniform", "nf")
+"""The formats :func:`ste_fit` can train in (the package's three quantizers)."""
+
+
+def ste_fit(model: nn.Module, splits: Any, config: TrainConfig, bits: int, method: str = "quantile",
+            **kwargs: Any) -> FitResult:
     """Train ``model`` with the classic STE at ``bits`` bits: float32 latent weights are kept and
-    updated by the optimizer, every forward pass (training and validation) uses their quantile-
-    quantized values (:class:`FakeQuantile` on every parameter, grouped as
-    :func:`~tscompress.quantize.quantile_quantize` groups them). At the end the latent weights are
-    dropped: ``model`` holds the quantized values of the epoch chosen on validation."""
+    updated by the optimizer, every forward pass (training and validation) uses their quantized values
+    in ``method``'s format (:class:`FakeQuantile` for the study's quantile quantizer, grouped as
+    :func:`~tscompress.quantize.quantile_quantize` groups them; :class:`FakeQuant` for uniform and NF). At
+    the end the latent weights are dropped: ``model`` holds the quantized values of the epoch chosen on
+    validation. Started from a trained model with ``start_candidate=True`` (passed to
+    :func:`~tscompress.train.fit`) it is STE fine-tuning, whose epoch 0 is the PTQ model of that format."""
+    if method not in STE_METHODS:
+        raise ValueError(f"unknown quantization method {method!r} for STE; methods: {', '.join(STE_METHODS)}")
     targets = [(module, local, per_filter(module, p)) for _, module, local, p in named_quantizable(model)]
     for module, local, per_row in targets:
-        parametrize.register_parametrization(module, local, FakeQuantile(bits, per_row))
+        fake = FakeQuantile(bits, per_row) if method == "quantile" else FakeQuant(method, bits)
+        parametrize.register_parametrization(module, local, fake)
     try:
-        return fit(model, splits, config, **kwargs)
+        return fit(_CachedParametrizations(model), splits, config, **kwargs)
     finally:
         for module, local, _ in targets:
             parametrize.remove_parametrizations(module, local, leave_parametrized=True)

@@ -1,0 +1,143 @@
+"""What a chapter found, computed from its tables and phrased from one phrase table per edition.
+
+A chapter's notebook computes its tables; the functions here read them and return the sentences a page
+states — which procedure helped, which hurt, which curves were cut at their cap, what could not be told
+apart — so no page and no notebook types a verdict. Each chapter has its module
+(:mod:`.quantization`, …); what every chapter needs lives here:
+
+* :func:`stops_text` — how the training curves of a figure or table ended (patience, cap, convergence);
+* :func:`paired_changes` — a procedure applied to several models, each paired with the model it started
+  from on the same test cases (exact McNemar): how many got significantly better or worse, and which.
+
+Numbers go through :mod:`tscompress.names` (Babel formats, Russian plural agreement), p-values through
+:func:`tscompress.names.p_value` (``p < 0.001``, never ``p = 0.000``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..metrics import mcnemar
+from ..names import RU_NOUNS, counted, number, p_value
+
+__all__ = ["phrase", "stops", "stops_text", "Change", "paired_changes", "ALPHA"]
+
+ALPHA = 0.05
+
+_PHRASES: dict[str, dict[str, str]] = {
+    "stops_all_patience": {
+        "en": "all {n} runs stopped when their validation criterion had not improved for their patience",
+        "ru": "все {n} остановились, когда критерий на валидации перестал улучшаться в пределах терпения"},
+    "stops_one_patience": {
+        "en": "the run stopped when its validation criterion had not improved for its patience",
+        "ru": "запуск остановился, когда критерий на валидации перестал улучшаться в пределах терпения"},
+    "stops_head": {"en": "of {n} runs", "ru": "из {n}"},
+    "stops_patience": {"en": "stopped by patience: {k}", "ru": "остановлены по терпению: {k}"},
+    "stops_converged": {"en": "converged (no move lowered the training loss any more): {k}",
+                        "ru": "сошлись (ни один сдвиг уже не снижал потери на обучении): {k}"},
+    "stops_capped": {"en": "cut at their cap of {cap} while validation could still improve: {k} — {names}",
+                     "ru": "обрезаны пределом в {cap}, когда валидация ещё могла улучшаться: {k} — {names}"},
+    "stops_capped_one": {
+        "en": "the run reached its cap of {cap} while validation could still improve: the curve is cut, not converged",
+        "ru": "запуск дошёл до предела в {cap}, когда валидация ещё могла улучшаться: кривая обрезана, а не сошлась"},
+    "stops_fixed": {
+        "en": "the runs train a fixed number of epochs by design",
+        "ru": "запуски по замыслу обучаются фиксированное число эпох"},
+    "changes": {
+        "en": "of {n} models, significantly better than the model they started from: {better}; significantly worse: "
+              "{worse} (exact McNemar test on the same test cases, p < {alpha})",
+        "ru": "из {n} значимо лучше исходной модели: {better}; значимо хуже: {worse} (точный тест Мак-Немара на тех "
+              "же тестовых примерах, p < {alpha})"},
+    "better_list": {"en": "better: {items}", "ru": "лучше: {items}"},
+    "worse_list": {"en": "worse: {items}", "ru": "хуже: {items}"},
+    "change_item": {"en": "{name} {before} → {after} ({b} / {c} cases, {p})",
+                    "ru": "{name} {before} → {after} ({b} / {c} примеров, {p})"},
+}
+
+
+def phrase(key: str, lang: str, **values: object) -> str:
+    """The edition's sentence ``key`` of a phrase table, filled in."""
+    return _PHRASES[key][lang].format(**values)
+
+
+def stops(histories: Mapping[str, Sequence[Mapping]]) -> dict[str, str]:
+    """name → how the run ended (``patience``, ``cap``, ``converged``, ``fixed``), read from the last record of
+    each history (:func:`tscompress.train.fit` writes ``stopped_by`` there)."""
+    return {name: str(h[-1].get("stopped_by", "cap")) for name, h in histories.items() if len(h)}
+
+
+def stops_text(histories: Mapping[str, Sequence[Mapping]], lang: str, cap: str = "",
+               names: Mapping[str, str] | None = None) -> str:
+    """One sentence: did the runs stop by patience, converge, or were some cut at their cap (named)? ``cap`` is the
+    cap as the page words it («30 эпох»); ``names`` maps a history's key to its display name."""
+    ended = stops(histories)
+    n = len(ended)
+    if not n:
+        return ""
+    count = {kind: [k for k, v in ended.items() if v == kind] for kind in ("patience", "converged", "cap", "fixed")}
+    if len(count["fixed"]) == n:
+        return phrase("stops_fixed", lang)
+    if len(count["patience"]) == n:
+        return (phrase("stops_one_patience", lang) if n == 1 else
+                phrase("stops_all_patience", lang, n=n if lang == "en" else counted(n, RU_NOUNS["run.nom"], "ru")))
+    if n == 1 and count["cap"]:
+        return phrase("stops_capped_one", lang, cap=cap)
+    parts = []
+    if count["patience"]:
+        parts.append(phrase("stops_patience", lang, k=number(len(count["patience"]), lang, 0)))
+    if count["converged"]:
+        parts.append(phrase("stops_converged", lang, k=number(len(count["converged"]), lang, 0)))
+    if count["cap"]:
+        shown = ", ".join((names or {}).get(k, str(k)) for k in count["cap"])
+        parts.append(phrase("stops_capped", lang, cap=cap, k=number(len(count["cap"]), lang, 0), names=shown))
+    head = phrase("stops_head", lang, n=n if lang == "en" else counted(n, RU_NOUNS["run.gen_plain"], "ru"))
+    return head + ", " + "; ".join(parts) if lang == "en" else head + " " + "; ".join(parts)
+
+
+@dataclass
+class Change:
+    """A model after a procedure, paired with the model it started from (same test cases)."""
+
+    name: dict[str, str]
+    before: float
+    after: float
+    correct_after: np.ndarray
+    correct_before: np.ndarray
+
+    @property
+    def test(self):
+        return mcnemar(self.correct_after, self.correct_before)
+
+    @property
+    def direction(self) -> int:
+        """+1 significantly better, -1 significantly worse, 0 neither."""
+        t = self.test
+        if t.p_value >= ALPHA:
+            return 0
+        return 1 if t.b > t.c else -1
+
+
+def _item(c: Change, lang: str) -> str:
+    t = c.test
+    return phrase("change_item", lang, name=c.name[lang], before=number(c.before, lang), after=number(c.after, lang),
+                  b=t.b, c=t.c, p=p_value(t.p_value, lang))
+
+
+def paired_changes(changes: Iterable[Change], lang: str) -> str:
+    """How many models a procedure made significantly better / worse than their start, and which."""
+    changes = list(changes)
+    better = [c for c in changes if c.direction > 0]
+    worse = [c for c in changes if c.direction < 0]
+    n = len(changes)
+    head = phrase("changes", lang, n=n if lang == "en" else counted(n, RU_NOUNS["model.gen"], "ru"),
+                  better=number(len(better), lang, 0), worse=number(len(worse), lang, 0),
+                  alpha=number(ALPHA, lang, 2))
+    tail = []
+    if better:
+        tail.append(phrase("better_list", lang, items="; ".join(_item(c, lang) for c in better)))
+    if worse:
+        tail.append(phrase("worse_list", lang, items="; ".join(_item(c, lang) for c in worse)))
+    return head + (": " + "; ".join(tail) if tail else "")
