@@ -140,12 +140,65 @@ def test_paired_interval_is_paired():
 def test_the_plain_student_is_not_a_distilled_model():
     """KL at α = 0 trains on the labels alone: the distillation claims never pick it, however well it validates."""
     rows, correct = [], {}
-    for student, setting, method, val in (("Transformer", "alpha=0", "kl", 0.99), ("Transformer", "alpha=0.5", "kl", 0.8),
-                                          ("Transformer", "ofa=0.5, kd=0.25", "ofa", 0.7),
-                                          ("iTransformer", "alpha=0.5", "kl", 0.8)):
+    for k, (student, setting, method, val) in enumerate((
+            ("Transformer", "alpha=0", "kl", 0.99), ("Transformer", "alpha=0.5", "kl", 0.8),
+            ("Transformer", "ofa=0.5, kd=0.25", "ofa", 0.7), ("iTransformer", "alpha=0.5", "kl", 0.8))):
         v = _variant("02_distillation", method, setting, 100, val, base=student)
         rows.append(v)
-        correct[v["id"]] = [1, 0, 1, 1] * 5
+        correct[v["id"]] = [1, 0, 1, 1] * 5 + [(k >> i) & 1 for i in range(4)]  # every pair has discordant cases
     out = claims.check(*_table(rows, correct), n_boot=100).set_index("claim")
     for claim in ("ofa_beats_kl", "transformer_better_student"):
         assert "α = 0 " not in out.loc[claim, "evidence_en"] + " " and "α = 0.5" in out.loc[claim, "evidence_en"]
+
+
+# ------------------------------------------------------------------ sound comparisons
+def _with_interval(v, acc, lo, hi, majority):
+    return {**v, "test_accuracy": acc, "test_accuracy_lo": lo, "test_accuracy_hi": hi, "test_majority_rate": majority,
+            "test_single_class": False}
+
+
+def test_a_pair_with_a_majority_rate_variant_never_decides_a_verdict():
+    mag = _with_interval(_variant("01_sparsification", "magnitude", "50%", 100, 0.8), 0.9, 0.85, 0.95, 0.3)
+    low = _with_interval(_variant("01_sparsification", "lowrank", "50%", 60, 0.8), 0.32, 0.25, 0.4, 0.3)
+    a, b = _pair(20, 40, 0)
+    row = _verdict(*_table([mag, low], {mag["id"]: a, low["id"]: b}), "magnitude_most_accurate")
+    assert row["verdict"] == "uninformative" and row["dropped"] == 1 and row["pairs"] == 0
+    assert "majority" in row["evidence_en"] and "мажоритарного" in row["evidence_ru"]
+    # above the majority rate, the same pair decides it
+    low = _with_interval(low, 0.6, 0.5, 0.7, 0.3)
+    row = _verdict(*_table([mag, low], {mag["id"]: a, low["id"]: b}), "magnitude_most_accurate")
+    assert row["verdict"] == "holds" and row["dropped"] == 0
+
+
+def test_a_claim_about_a_collapse_keeps_its_collapsed_side():
+    q8 = _with_interval(_variant("03_quantization", "qat", "int8", 100, 0.8), 0.9, 0.85, 0.95, 0.3)
+    q4 = _with_interval(_variant("03_quantization", "qat", "int4", 60, 0.3), 0.2, 0.15, 0.25, 0.3)
+    a, b = _pair(10, 40, 0)
+    row = _verdict(*_table([q8, q4], {q8["id"]: a, q4["id"]: b}), "qat_int8_beats_int4")
+    assert row["verdict"] == "holds" and row["dropped"] == 0
+
+
+def test_same_level_means_the_same_fraction_actually_removed():
+    imp = {**_variant("01_sparsification", "importance", "75%", 100, 0.8), "removed": 0.574}
+    low75 = {**_variant("01_sparsification", "lowrank", "75%", 60, 0.8), "removed": 0.75}
+    low50 = {**_variant("01_sparsification", "lowrank", "50%", 80, 0.8), "removed": 0.55}
+    a, b = _pair(20, 15, 0)
+    table, preds = _table([imp, low75, low50], {imp["id"]: a, low75["id"]: b, low50["id"]: b})
+    out = claims.check(table, preds, n_boot=100).set_index("claim").loc["importance_beats_lowrank"]
+    assert out["pairs"] == 1 and "50" in out["evidence_en"]  # paired with the 55% low-rank model, not the 75% one
+    far = {**low50, "removed": 0.40}
+    table, preds = _table([imp, low75, far], {imp["id"]: a, low75["id"]: b, far["id"]: b})
+    out = claims.check(table, preds, n_boot=100).set_index("claim").loc["importance_beats_lowrank"]
+    assert out["pairs"] == 0 and out["unmatched"] == 1 and out["verdict"] == "not_tested"
+
+
+def test_strongest_names_a_pair_with_discordant_cases_and_a_lone_pair_is_said():
+    rows, correct = [], {}
+    for level, (only_a, only_b) in {"50%": (0, 0), "75%": (15, 0)}.items():
+        mag = _variant("01_sparsification", "magnitude", level, 100, 0.8)
+        imp = _variant("01_sparsification", "importance", level, 60, 0.8)
+        rows += [mag, imp]
+        correct[mag["id"]], correct[imp["id"]] = _pair(40, only_a, only_b)
+    row = _verdict(*_table(rows, correct), "magnitude_most_accurate")
+    assert row["verdict"] == "holds" and "15 / 0" in row["evidence_en"] and "0 / 0" not in row["evidence_en"]
+    assert "single significant pair" in row["evidence_en"] and "одной значимой паре" in row["evidence_ru"]

@@ -76,11 +76,12 @@ for name in prof.models.names:
                                extra={"seed": s, "fit": fit.to_dict(), "test": ev.summary()})
         log.add(method="baseline", setting="fp32", evaluation=ev, base=name, seed=s, model=model,
                 train_seconds=fit.seconds, save=True, case_index=d.test.index,
-                validation=train.evaluate(model, d.val, device=ch.device, n_boot=0))
+                validation=train.evaluate(model, d.val, device=ch.device, n_boot=0),
+                **variants.fit_budget(fit, prof.models.epochs))
         histories[name if len(ch.seeds) == 1 else f"{name} (seed {s})"] = fit.history
         best_epochs[name if len(ch.seeds) == 1 else f"{name} (seed {s})"] = fit.best_epoch
         rows.append({"model": name, "seed": s, "params": models.count_parameters(model),
-                     "best_epoch": fit.best_epoch, "epochs_run": len(fit.history),
+                     "best_epoch": fit.best_epoch, "epochs_run": len(fit.history), "stopped_by": fit.stopped_by,
                      "train_seconds": round(fit.seconds, 1), **ev.summary("test_")})
         predictions.append(pd.DataFrame({"model": name, "seed": s, "case": d.test.index, "label": ev.labels,
                                          "pred": ev.preds, "correct": ev.correct.astype(int)}))
@@ -366,6 +367,12 @@ run.glue("attn_text_ru", f"Time-Series-Library применяет dropout 0.1 к
 
 # %%
 first = {r["model"]: r for r in rows if r["seed"] == ch.seeds[0]}
+from tscompress import findings
+from tscompress.findings.quantization import budget_text, epochs_words
+
+for lang in plots.LANGS:  # the baselines' budget and how each training ended (cap or patience)
+    run.glue(f"budget_{lang}", budget_text(prof.models.epochs, prof.models.patience, lang))
+    run.glue(f"stops_{lang}", findings.stops_text(histories, lang, cap=epochs_words(prof.models.epochs, lang)))
 run.glue("dataset", dataset)
 run.glue("protocol", ch.protocol)
 run.glue_counted("n_train", len(data.train), "case.prep")

@@ -148,7 +148,9 @@ for s in ch.seeds:
             # how far the compressed layers are from the pretrained ones (branch removal renames layers: not defined)
             werr = np.nan if method == "importance" else sparsify.relative_weight_error(pretrained, model)
             train.set_seed(s)
-            fit = train.fit(model, d, ch.train_config("sparsify", seed=s, desc=f"{method} {fraction:.0%}"))
+            config = ch.train_config("sparsify", seed=s, desc=f"{method} {fraction:.0%}")
+            # the compressed model is epoch 0: a fine-tuning that helps nothing ends on it
+            fit = train.fit(model, d, config, start_candidate=True)
             if method == "magnitude":
                 sparsify.make_permanent(model)
                 stored = sparsify.sparse_bytes(model)
@@ -167,10 +169,13 @@ for s in ch.seeds:
                          "params": models.count_parameters(model), "params_nonzero": variants.count_nonzero(model),
                          "stored_bytes": stored, "weight_error": werr, "acc_before": before.accuracy,
                          "bacc_before": before.balanced_accuracy, "best_epoch": fit.best_epoch,
+                         "epochs_trained": fit.epochs_trained, "stopped_by": fit.stopped_by,
                          "train_seconds": fit.seconds, **ev.summary("test_")})
+            correct[(method, fraction, s, "before")] = before.correct
             log.add(method=method, setting=f"{fraction:.0%}", evaluation=ev, base="TimesNet", seed=s, model=model,
                     stored_bytes=stored, train_seconds=fit.seconds, save=True, case_index=d.test.index,
-                    validation=train.evaluate(model, d.val, device=ch.device, n_boot=0), removed=removed)
+                    validation=train.evaluate(model, d.val, device=ch.device, n_boot=0), removed=removed,
+                    **variants.fit_budget(fit, config.epochs))
             print(f"{key} seed {s}: removed {removed:.1%}; before fine-tuning {before.accuracy:.3f}; {ev.describe()}")
     for bs in (1, 64):  # every model of this seed timed round-robin, in this process
         xb = d.test.X.repeat(-(-bs // len(d.test.X)), 1, 1)[:bs]
@@ -268,6 +273,21 @@ run.glue("case_points", f"{100 / base['test_n']:.1f}")
 run.glue("majority", plots.fmt_acc(base["test_majority_rate"]))
 run.glue("base_acc", plots.fmt_ci(base.test_accuracy, base.test_accuracy_lo, base.test_accuracy_hi))
 run.glue_counted("epochs", cfg.epochs, "epoch.nom", fmt="{}")
+from tscompress import findings
+from tscompress.findings import quantization as fq
+
+for lang in plots.LANGS:  # the fine-tuning budget, how each curve ended, and what fine-tuning changed
+    run.glue(f"budget_{lang}", fq.budget_text(cfg.epochs, cfg.patience, lang))
+    run.glue(f"ft_stops_{lang}", findings.stops_text(
+        {k: v for k, v in histories.items() if "(seed " not in k or k.endswith(f"(seed {ch.seeds[0]})")}, lang,
+        cap=fq.epochs_words(cfg.epochs, lang),
+        names={k: names.method_name(m, lang) + k[len(METHODS[m]["en"]):] for k in histories
+               for m in METHODS if k.startswith(METHODS[m]["en"] + " ")}))
+    run.glue(f"ft_changes_{lang}", findings.paired_changes(
+        [findings.Change({lg: f"{METHODS[r.method][lg]} {names.percent(r.fraction, lg)}" for lg in plots.LANGS},
+                         float(r.acc_before), float(r.test_accuracy), correct[(r.method, r.fraction, ch.seeds[0])],
+                         correct[(r.method, r.fraction, ch.seeds[0], "before")])
+         for r in s0[s0["method"] != "fp32"].sort_values(["method", "fraction"]).itertuples()], lang))
 run.glue("fractions", ", ".join(f"{f:.0%}" for f in cfg.fractions))
 imp0 = imp_table[imp_table["seed"] == ch.seeds[0]].sort_values("importance")
 n_blocks = int(imp0["branch"].map(lambda b: b.rsplit(".kernels", 1)[0]).nunique())
@@ -290,7 +310,7 @@ for r in s0[s0["method"] != "fp32"].sort_values(["method", "fraction"]).itertupl
 paired = pd.DataFrame(paired)
 for lang in plots.LANGS:
     t = paired.assign(variant=[names.variant_name(r, lang) for r in paired.to_dict("records")],
-                      p=paired["p_value"].map(lambda v: names.number(v, lang, 2)),
+                      p=paired["p_value"].map(lambda v: names.p_value(v, lang)),
                       sig=paired["significant"].map(lambda v: {"en": "yes", "ru": "да"}[lang] if v
                                                     else {"en": "no", "ru": "нет"}[lang]))
     run.save_table(plots.display_table(t, [("variant", "variant"), ("only_this", "only_this"),

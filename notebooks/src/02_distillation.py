@@ -113,8 +113,9 @@ for s in ch.seeds:
                          "alpha": a if method == "kl" else np.nan,
                          "w_ofa": a[0] if method == "ofa" else np.nan, "w_kd": a[1] if method == "ofa" else np.nan,
                          "params": models.count_parameters(model), "projector_params": proj,
-                         "best_epoch": fit.best_epoch, "best_val_accuracy": fit.history[fit.best_epoch - 1]["val_accuracy"],
-                         "best_val_score": fit.history[fit.best_epoch - 1][val_key],
+                         "best_epoch": fit.best_epoch, "best_val_accuracy": fit.best_record["val_accuracy"],
+                         "best_val_score": fit.best_record[val_key], "epochs_trained": fit.epochs_trained,
+                         "stopped_by": fit.stopped_by,
                          "train_seconds": fit.seconds, **ev.summary("test_")})
             curves[(student, method, name, s)] = fit.history
             kept[(student, method, name, s)] = (model, ev, fit, d.test.index)
@@ -142,7 +143,8 @@ for key, (model, ev, fit, index) in kept.items():
     student, method, name, s = key
     log.add(method=method, setting=name, evaluation=ev, base=student, seed=s, model=model,
             train_seconds=fit.seconds, save=key in best_keys, case_index=index,
-            validation=train.evaluate(model, ch.data(s).val, device=ch.device, n_boot=0))
+            validation=train.evaluate(model, ch.data(s).val, device=ch.device, n_boot=0),
+            **variants.fit_budget(fit, cfg.epochs))
 log.save()
 
 # %% [markdown]
@@ -323,6 +325,35 @@ for student in cfg.students:
     fl_kd = np.mean([fluctuation(curves[(student, r.method, r.setting, s0)]) for r in distilled.itertuples()])
     run.glue(f"{tag}_fluct_plain", f"{100 * fl_plain:.1f}")
     run.glue(f"{tag}_fluct_kd", f"{100 * fl_kd:.1f}")
+# the students' budget against the models chapter's, and each plain student against the same model trained there
+from tscompress import findings
+from tscompress.findings import quantization as fq
+
+same_budget = (cfg.epochs, cfg.patience) == (prof.models.epochs, prof.models.patience)
+base_preds = pd.read_csv(run.upstream("00_models", "test_predictions.csv"))
+for lang in plots.LANGS:
+    run.glue(f"budget_{lang}", fq.budget_text(cfg.epochs, cfg.patience, lang))
+    run.glue(f"same_budget_{lang}", {"en": "the same budget as the models chapter's baselines" if same_budget else
+                                           "a budget different from the models chapter's",
+                                     "ru": "тот же бюджет, что у базовых моделей главы о моделях" if same_budget else
+                                           "бюджет, отличный от бюджета главы о моделях"}[lang])
+    hs = {(st, m, n): h for (st, m, n, ss), h in curves.items() if ss == s0}
+    run.glue(f"stops_{lang}", findings.stops_text(hs, lang, cap=fq.epochs_words(cfg.epochs, lang),
+                                                  names={k: f"{k[0]} {names.setting_name(k[2], lang)}" for k in hs}))
+    parts = []
+    for student in cfg.students:
+        plain = r0[(r0["student"] == student) & (r0["method"] == "kl") & (r0["alpha"] == 0)]
+        mine = base_preds[(base_preds["model"] == student) & (base_preds["seed"] == s0)]
+        if len(plain) and len(mine):
+            mine = mine.set_index("case").loc[np.asarray(ch.data(s0).test.index)]
+            plain_model_acc = float(mine["correct"].mean())
+            parts.append(fq.qat_pair_text(
+                {"en": f"plain {student}", "ru": f"обычный {student}"}[lang],
+                {"en": f"{student} of the models chapter", "ru": f"{student} из главы о моделях"}[lang],
+                float(plain.iloc[0].test_accuracy), plain_model_acc,
+                kept[(student, "kl", plain.iloc[0]["setting"], s0)][1].correct, mine["correct"].to_numpy().astype(bool),
+                lang))
+    run.glue(f"plain_vs_models_{lang}", "; ".join(parts) if parts else "—")
 near = [bool(r.test_single_class) or r.test_accuracy_lo <= r.test_majority_rate <= r.test_accuracy_hi
         for r in r0.itertuples()]
 run.glue("majority_en", f"{sum(near)} of {len(near)} students cannot be told apart from the majority-class rate")

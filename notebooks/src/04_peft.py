@@ -183,6 +183,7 @@ def make_base(key, pre):
 
 log = variants.VariantLog(run)
 rows, histories, refs_by_seed, dy_rows, dy_info, ff_info, recovered = [], {}, {}, [], {}, {}, []
+recover_keys, rec_histories = {}, {}
 correct = {}  # (seed, method, rank) -> per-case correctness on the test set, for paired comparisons
 for s in ch.seeds:
     d = ch.data(s)
@@ -199,40 +200,73 @@ for s in ch.seeds:
                      "val_accuracy": val.accuracy, "merge_max_diff": np.nan, **ev.summary("test_")})
         print(f"seed {s} {key}: {ev.describe()}")
     refs_by_seed[s] = refs
+    # the recovery experiment: the quantile base of the most bits whose validation loss is at least recover_ratio
+    # times fp32's (chosen on validation only); none such: nothing was lost, nothing to recover
+    for b in cfg.recover_bits:
+        key = f"q{b}"
+        if key not in bases:
+            bases[key] = make_base(key, pre)
+            m, nbytes, _ = bases[key]
+            ev = train.evaluate(m, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
+            val = train.evaluate(m, d.val, device=ch.device, n_boot=0)
+            refs[key] = {"evaluation": ev, "val_accuracy": val.accuracy, "val_loss": val.loss, "stored_bytes": nbytes}
+            rows.append({"seed": s, "method": key, "base": "", "rank": np.nan, "trainable": 0, "stored_bytes": nbytes,
+                         "train_seconds": 0.0, "cpu_seconds": 0.0, "seconds_per_epoch": np.nan, "best_epoch": np.nan,
+                         "val_accuracy": val.accuracy, "merge_max_diff": np.nan, **ev.summary("test_")})
+    lost = [b for b in sorted(cfg.recover_bits, reverse=True)
+            if refs[f"q{b}"]["val_loss"] >= cfg.recover_ratio * refs["fp32"]["val_loss"]]
+    rec_key = f"q{lost[0]}" if lost else None
+    recover_keys[s] = rec_key
+    print(f"seed {s}: validation loss fp32 {refs['fp32']['val_loss']:.3f}, "
+          + ", ".join(f"q{b} {refs[f'q{b}']['val_loss']:.3f}" for b in cfg.recover_bits)
+          + f"; recovery base: {rec_key or 'none (no base lost enough)'}")
 
-    tc = ch.train_config("peft", seed=s, lr=cfg.lr)
+    tc = ch.train_config("peft", seed=s, lr=cfg.lr)  # adapters
+    tc_full = ch.train_config("peft", seed=s, lr=cfg.full_lr)  # full fine-tuning: every weight, the recipe's rate
     jobs = [("qlora", r, main_key) for r in ranks] + [("qdora", r, main_key) for r in ranks]
     jobs += [("full", None, main_key)] if cfg.full_ft else []
     for key in cfg.extra_bases:
         plain = key == "fp32"
         jobs += [("lora" if plain else "qlora", budget.rank, key), ("dora" if plain else "qdora", budget.rank, key)]
+    if rec_key is not None:
+        jobs += [("qlora", r, rec_key) for r in ranks] + ([("full", None, rec_key)] if cfg.full_ft else [])
+    jobs = list(dict.fromkeys(jobs))
     for method, r, key in jobs:
         bmodel, bbytes, bdesc = bases[key]
-        res = finetune(bmodel, d, tc, method=method, rank=r, alpha_ratio=cfg.alpha_ratio, n_boot=prof.bootstrap)
+        res = finetune(bmodel, d, tc_full if method == "full" else tc, method=method, rank=r,
+                       alpha_ratio=cfg.alpha_ratio, n_boot=prof.bootstrap)
         if method == "full":
             stored, setting, vmethod, storage = variants.dense_bytes(res.model), f"from {key}", "full_ft", "dense float32"
         else:
             stored = int(round(bbytes)) + res.adapter_bytes
             setting = f"r={r}" + ("" if key == main_key else f", {key} base")
             vmethod, storage = method, f"{bdesc} + float32 adapters"
+        changed = int((res.evaluation.preds != refs[key]["evaluation"].preds).sum())
         log.add(method=vmethod, setting=setting, evaluation=res.evaluation, base="TimesNet", seed=s, model=res.model,
                 params=n_pre + res.trainable_params * (method != "full"), stored_bytes=stored,
                 train_seconds=res.fit.seconds, save=(r == budget.rank and key == main_key), case_index=d.test.index,
                 rank=r if r is not None else np.nan, trainable_params=res.trainable_params,
                 cpu_seconds=res.cpu_seconds, storage=storage,
-                validation=train.evaluate(res.model, d.val, device=ch.device, n_boot=0))
+                validation=train.evaluate(res.model, d.val, device=ch.device, n_boot=0),
+                **variants.fit_budget(res.fit, tc.epochs))
         if key == main_key:
             histories[(s, method, r)] = res.fit.history
             correct[(s, method, r)] = res.evaluation.correct
+        if key == rec_key:
+            rec_histories[(s, method, r)] = res.fit.history
         if s == ch.seeds[0] and method != "full":  # adapted vs its own base before fine-tuning, same cases
             recovered.append((method, r, key, mcnemar(res.evaluation.correct, refs[key]["evaluation"].correct)))
+        val_after = res.fit.best_record
         rows.append({"seed": s, "method": method, "base": key, "rank": r if r is not None else np.nan,
                      "trainable": res.trainable_params, "stored_bytes": stored, "train_seconds": res.fit.seconds,
                      "cpu_seconds": res.cpu_seconds, "seconds_per_epoch": res.seconds_per_epoch,
-                     "best_epoch": res.fit.best_epoch, "val_accuracy": res.fit.best_val_accuracy,
+                     "best_epoch": res.fit.best_epoch, "epochs_trained": res.fit.epochs_trained,
+                     "stopped_by": res.fit.stopped_by, "val_accuracy": res.fit.best_val_accuracy,
+                     "val_loss": res.fit.best_val_loss, "changed_preds": changed,
                      "merge_max_diff": res.merge_max_diff, **{f"mem_{k}": v for k, v in res.memory.items()},
                      **res.evaluation.summary("test_")})
-        print(f"seed {s} {method} r={r} ({key} base): {res.evaluation.describe()}; best epoch {res.fit.best_epoch}; "
+        print(f"seed {s} {method} r={r} ({key} base): {res.evaluation.describe()}; best epoch {res.fit.best_epoch} of "
+              f"{res.fit.epochs_trained} ({res.fit.stopped_by}); {changed} test predictions changed; "
               f"{res.fit.seconds:.1f} s ({res.cpu_seconds:.1f} CPU s); merge max |Δlogit| {res.merge_max_diff:.1e}")
 
     if cfg.fast_forward:  # QLoRA at the bit-budget rank again, with Fast Forward every `fast_forward` steps
@@ -372,7 +406,8 @@ run.save_figures(lambda lang: pf.time_per_rank(tt.assign(method=tt["method"].map
 if len(dylora_table):
     dy0 = dylora_table[dylora_table.seed == s0]
     sep = main[main.method == "qlora"].copy()
-    sep["val_loss"] = [histories[(s0, "qlora", int(r))][int(e) - 1]["val_loss"] for r, e in zip(sep["rank"], sep["best_epoch"])]
+    sep["val_loss"] = [next(h["val_loss"] for h in histories[(s0, "qlora", int(r))] if h["epoch"] == int(e))
+                       for r, e in zip(sep["rank"], sep["best_epoch"])]
     run.save_figures(lambda lang: pf.dylora_vs_separate(dy0, sep, lang), "fig_dylora")
     dy_budget = dy0[dy0["rank"] == budget.rank].iloc[0]
     run.glue("dylora_seconds", f"{dy_info[s0]['seconds']:.0f}")
@@ -447,9 +482,10 @@ if ff_info:
                      "fig_fastforward")
     spe = ffi["steps_per_epoch"]
     target = min(h["val_loss"] for h in plain)
-    e_plain = next(h["epoch"] for h in plain if h["val_loss"] <= target)
+    e_plain = max(1, next(h["epoch"] for h in plain if h["val_loss"] <= target))  # epoch 0 is the start: no steps
     e_ff = next((h["epoch"] for h in ffi["history"] if h["val_loss"] <= target), None)
-    t_plain = sum(h["seconds"] for h in plain[:e_plain])
+    e_ff = None if e_ff is None else max(1, e_ff)
+    t_plain = sum(h["seconds"] for h in plain if 1 <= h["epoch"] <= e_plain)
     ev_ff = ffi["evaluation"]
     run.glue_counted("ff_every", cfg.fast_forward, "step.nom", fmt="{}")
     run.glue("ff_events", str(ffi["ff_events"]))
@@ -472,7 +508,7 @@ if ff_info:
     run.glue("ff_verdict_ru", report.majority_verdict(ev_ff.summary("test_"), "ru"))
     run.glue("ff_best_loss", f"{min(h['val_loss'] for h in ffi['history']):.3f}")
     if e_ff is not None:
-        t_ff = sum(h["seconds"] for h in ffi["history"][:e_ff])
+        t_ff = sum(h["seconds"] for h in ffi["history"] if 1 <= h["epoch"] <= e_ff)
         dt = 100 * (1 - t_ff / t_plain)
         time_en = f"{dt:.0f}% less time" if dt >= 0 else f"{-dt:.0f}% more time"
         time_ru = f"на {dt:.0f}% меньше времени" if dt >= 0 else f"на {-dt:.0f}% больше времени"
@@ -486,6 +522,69 @@ if ff_info:
     else:
         run.glue("ff_result_en", "does not reach it within the same number of epochs")
         run.glue("ff_result_ru", "не достигает их за то же число эпох")
+
+# %% [markdown]
+# ## Recovering what quantization lost
+# The base is chosen on validation: the quantile base of the most bits (of `peft.recover_bits`) whose validation loss
+# is at least `peft.recover_ratio` times fp32's. QLoRA at every rank and full fine-tuning adapt it; each model's
+# recovered fraction is read on validation (loss) and on test (accuracy), with fp32 as 1 and the base as 0.
+
+# %% [markdown] lang=ru
+# ## Возврат потерянного при квантовании
+# База выбирается по валидации: квантильная база с наибольшим числом битов (из `peft.recover_bits`), у которой потери на
+# валидации не меньше чем в `peft.recover_ratio` раза больше, чем у fp32. Её адаптируют QLoRA на каждом ранге и полное
+# дообучение; доля возвращённого у каждой модели считается на валидации (по потерям) и на тесте (по точности), fp32 —
+# это 1, база — 0.
+
+# %%
+from tscompress.findings import peft as fpeft
+from tscompress.findings import stops_text
+from tscompress.findings.quantization import epochs_words
+
+rec_key = recover_keys[s0]
+refs0 = refs_by_seed[s0]
+ref_row = lambda key: {"val_loss": refs0[key]["val_loss"], "test_accuracy": refs0[key]["evaluation"].accuracy}  # noqa: E731
+if rec_key is not None:
+    rec = sweep[(sweep.seed == s0) & (sweep.base == rec_key) & sweep.method.isin(["qlora", "full"])]
+    rec_table = pd.DataFrame(fpeft.recovery_rows(rec.to_dict("records"), ref_row(rec_key), ref_row("fp32")))
+    run.save_table(rec_table, "recovery")
+    run.save_tables(lambda lang: plots.display_table(rec_table.assign(
+        how=[("QLoRA, r = %d" % int(r.rank)) if r.method != "full" else names.method_name("full_ft", lang)
+             for r in rec_table.itertuples()],
+        val=rec_table["recovered_val"].map(lambda v: names.percent(v, lang, 0)),
+        test=rec_table["recovered_test"].map(lambda v: names.percent(v, lang, 0)),
+        acc=[names.interval(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi, lang) for r in rec_table.itertuples()],
+        ended=rec_table["stopped_by"].map(lambda v: plots.label(f"stopped_{v}", lang))),
+        [("how", "peft_model"), ("val", "peft_recovered_val"), ("test", "peft_recovered_test"), ("acc", "test_accuracy"),
+         ("changed_preds", "peft_changed"), ("ended", "q_ended")], lang), "recovery")
+    for lang in plots.LANGS:
+        run.glue(f"recovery_{lang}", fpeft.recovery_text(int(rec_key[1:]), rec_table.to_dict("records"),
+                                                         ref_row(rec_key), ref_row("fp32"), lang))
+else:  # the page's table still exists: one row saying the experiment did not run
+    run.save_tables(lambda lang: plots.display_table(pd.DataFrame([{k: "—" for k in ("how", "val", "test", "acc",
+                                                                                      "changed_preds", "ended")}]),
+        [("how", "peft_model"), ("val", "peft_recovered_val"), ("test", "peft_recovered_test"), ("acc", "test_accuracy"),
+         ("changed_preds", "peft_changed"), ("ended", "q_ended")], lang), "recovery")
+    for lang in plots.LANGS:
+        run.glue(f"recovery_{lang}", fpeft.no_recovery_text(
+            cfg.recover_bits, cfg.recover_ratio, refs0["fp32"]["val_loss"],
+            {b: refs0[f"q{b}"]["val_loss"] for b in cfg.recover_bits}, lang))
+for lang in plots.LANGS:  # how every fine-tuning of the chapter ended, and whether adapters changed predictions
+    hs = {k: v for k, v in {**histories, **rec_histories}.items() if k[0] == s0}
+    run.glue(f"stops_{lang}", stops_text(hs, lang, cap=epochs_words(cfg.epochs, lang),
+                                         names={k: f"{method_names.get(k[1], k[1])}" + (f" r = {k[2]}" if k[2] else "")
+                                                for k in hs}))
+adapted = sweep[(sweep.seed == s0) & sweep.method.isin(["qlora", "qdora", "lora", "dora"])]
+run.glue("n_adapted", str(len(adapted)))
+run.glue("n_unchanged", str(int((adapted["changed_preds"] == 0).sum())))
+from tscompress.findings.quantization import budget_text
+
+for lang in plots.LANGS:
+    run.glue(f"budget_{lang}", budget_text(cfg.epochs, cfg.patience, lang))
+run.glue("adapter_lr", f"{cfg.lr:g}")
+run.glue("recover_bits", ", ".join(str(b) for b in cfg.recover_bits))
+run.glue("recover_ratio", f"{cfg.recover_ratio:g}")
+run.glue("full_lr", f"{cfg.full_lr:g}")
 
 # %% [markdown]
 # ## Numbers for the text

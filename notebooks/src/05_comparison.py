@@ -226,9 +226,13 @@ def rec_shown(lang):
     t["balanced"] = [names.number(r.test_balanced_accuracy, lang) if r.id else "—" for r in t.itertuples()]
     t["significant"] = [({"en": "yes", "ru": "да"}[lang] if r.significant else {"en": "no", "ru": "нет"}[lang])
                         if r.id else "—" for r in t.itertuples()]
+    by_id = cmp.set_index("id")
+    t["trained"] = [compare.budget_cell(by_id.loc[r.id].to_dict(), lang) if r.id and r.id in by_id.index else "—"
+                    for r in t.itertuples()]
     return plots.display_table(t, [("budget", "budget"), ("variant", "variant"), ("stored", "stored_kib"),
                                    ("val", "val_balanced_short"), ("accuracy", "test_accuracy_short"),
-                                   ("balanced", "balanced_short"), ("significant", "significant_test")], lang)
+                                   ("balanced", "balanced_short"), ("significant", "significant_test"),
+                                   ("trained", "trained")], lang)
 
 
 run.save_tables(rec_shown, "recommendations")
@@ -255,6 +259,7 @@ from tscompress import claims
 claim_table = claims.check(cmp, preds, n_boot=prof.bootstrap)
 run.save_table(claim_table, "claims")
 run.glue("claim_margin", f"{100 * claims.NONINFERIORITY_MARGIN:g}")
+run.glue("level_tolerance", f"{100 * claims.LEVEL_TOLERANCE:g}")
 run.save_tables(lambda lang: pd.DataFrame({
     {"en": "conclusion", "ru": "вывод"}[lang]: claim_table[f"text_{lang}"],
     {"en": "verdict", "ru": "вердикт"}[lang]: [claims.verdict_name(v, lang) for v in claim_table["verdict"]],

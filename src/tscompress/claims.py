@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from .metrics import mcnemar
-from .names import LIST_SEP, counted, number, variant_name
+from .names import LIST_SEP, counted, number, p_value, variant_name
 
-__all__ = ["CLAIMS", "Claim", "VERDICTS", "NONINFERIORITY_MARGIN", "ALPHA", "check", "verdict_name", "holm",
+__all__ = ["CLAIMS", "Claim", "VERDICTS", "NONINFERIORITY_MARGIN", "LEVEL_TOLERANCE", "ALPHA", "check", "verdict_name",
+           "holm", "uninformative", "Pairs",
            "paired_difference_interval", "claims_by_dataset"]
 
 ALPHA = 0.05
@@ -46,8 +47,32 @@ VERDICTS = {
     "holds": {"en": "holds", "ru": "подтверждается"},
     "does_not_hold": {"en": "does not hold", "ru": "не подтверждается"},
     "cannot_tell": {"en": "cannot be told apart", "ru": "неразличимо"},
+    "uninformative": {"en": "not testable: majority-rate models", "ru": "не проверяемо: модели на уровне доли мажоритарного класса"},
     "not_tested": {"en": "not tested", "ru": "не проверялось"},
 }
+
+LEVEL_TOLERANCE = 0.05
+"""Two sparsified models are "at the same level" when the fractions of parameters they actually removed differ by at
+most this much (5 points); a model with no such partner is left unpaired, and the evidence says so."""
+
+
+def uninformative(row: dict) -> bool:
+    """A variant that predicts one class, or whose test accuracy cannot be told apart from the majority-class rate
+    or lies below it (the rate is not below its 95% interval): a pair with it would test a collapse, not a method.
+    Rows without an interval count as informative."""
+    if bool(row.get("test_single_class", False)) is True:
+        return True
+    lo, maj = row.get("test_accuracy_lo"), row.get("test_majority_rate")
+    if lo is None or maj is None or lo != lo or maj != maj:
+        return False
+    return float(lo) <= float(maj)
+
+
+class Pairs(list):
+    """The (A, B) pairs of a claim, and how many candidate pairs its rule left out (``unmatched``: no partner at the
+    same level within :data:`LEVEL_TOLERANCE`)."""
+
+    unmatched: int = 0
 
 
 def verdict_name(verdict: str, lang: str) -> str:
@@ -62,6 +87,10 @@ class Claim:
     kind: str  # "superiority" | "noninferiority"
     pairs: Callable[[pd.DataFrame], list[tuple[dict, dict]]]
     """(A row, B row) pairs from the comparison table: A is the side the claim says is better (or loses little)."""
+    about_collapse: bool = False
+    """True when the claim is about how trainings end, so that a variant at the majority rate is part of what it
+    tests (QAT int8 against int4: a collapsed int4 run *is* the instability the study describes); otherwise a pair
+    with such a variant is left out (:func:`uninformative`)."""
 
 
 def _rows(table: pd.DataFrame, **eq) -> pd.DataFrame:
@@ -81,6 +110,32 @@ def _best_on_validation(rows: pd.DataFrame) -> dict | None:
         return None
     order = scored.assign(_neg=-scored["val_balanced_accuracy"]).sort_values(["_neg", "stored_bytes"], kind="stable")
     return order.iloc[0].drop(labels="_neg").to_dict()
+
+
+def _same_removed(a_method: str, b_methods: tuple[str, ...], chapter: str, base: str = "TimesNet",
+                  tol: float = LEVEL_TOLERANCE):
+    """Pairs sparsified A and B variants of one seed whose fractions of parameters *actually removed* (``removed``)
+    are nearest, within ``tol``; nominal levels can remove very different shares (gradient importance removes whole
+    branches), so the same nominal level is not the same level. Rows without ``removed`` pair by setting."""
+    def pairs(table: pd.DataFrame) -> Pairs:
+        out = Pairs()
+        for a in _rows(table, chapter=chapter, method=a_method, base=base).to_dict("records"):
+            for b_method in b_methods:
+                b = _rows(table, chapter=chapter, method=b_method, base=base, seed=a["seed"])
+                if "removed" not in table.columns or a.get("removed") != a.get("removed"):
+                    out += [(a, r) for r in b[b["setting"] == a["setting"]].to_dict("records")]
+                    continue
+                b = b[b["removed"].notna()]
+                if b.empty:
+                    continue
+                gap = (b["removed"] - a["removed"]).abs()
+                nearest = b.loc[gap.idxmin()].to_dict()
+                if float(gap.min()) <= tol:
+                    out.append((a, nearest))
+                else:
+                    out.unmatched += 1
+        return out
+    return pairs
 
 
 def _same_setting(a_method: str, b_methods: tuple[str, ...], chapter: str, base: str = "TimesNet"):
@@ -159,17 +214,22 @@ def _vs_baseline(method: str, setting: str, chapter: str, base: str = "TimesNet"
 
 
 _SPARSE = ("lowrank", "importance", "magnitude", "sparse_lowrank")
-_QUANT = ("quantile", "uniform", "nf", "quantile+codes", "uniform+codes", "nf+codes", "qat", "ste")
+_QUANT = ("quantile", "uniform", "nf", "quantile+codes", "uniform+codes", "nf+codes", "quantile+ste_tune",
+          "uniform+ste_tune", "nf+ste_tune", "qat", "ste", "qat_trained")
 
 CLAIMS: list[Claim] = [
     Claim("magnitude_most_accurate", "01_sparsification",
-          {"en": "Magnitude pruning is the most accurate of the study's three sparsification methods (same level)",
-           "ru": "Прунинг по модулю точнее двух других методов разреживания исследования (на том же уровне)"},
-          "superiority", _same_setting("magnitude", ("lowrank", "importance"), "01_sparsification")),
+          {"en": "Magnitude pruning is the most accurate of the study's three sparsification methods (the same "
+                 "fraction of parameters actually removed)",
+           "ru": "Прунинг по модулю точнее двух других методов разреживания исследования (при той же доле реально "
+                 "удалённых параметров)"},
+          "superiority", _same_removed("magnitude", ("lowrank", "importance"), "01_sparsification")),
     Claim("importance_beats_lowrank", "01_sparsification",
-          {"en": "For TimesNet, gradient-importance removal beats low-rank factorization (same level)",
-           "ru": "Для TimesNet удаление по важности градиента лучше низкорангового разложения (на том же уровне)"},
-          "superiority", _same_setting("importance", ("lowrank",), "01_sparsification")),
+          {"en": "For TimesNet, gradient-importance removal beats low-rank factorization (the same fraction of "
+                 "parameters actually removed)",
+           "ru": "Для TimesNet удаление по важности градиента лучше низкорангового разложения (при той же доле реально "
+                 "удалённых параметров)"},
+          "superiority", _same_removed("importance", ("lowrank",), "01_sparsification")),
     Claim("ofa_beats_kl", "02_distillation",
           {"en": "OFA distillation gains over KL distillation (each student's best on validation)",
            "ru": "OFA-дистилляция даёт выигрыш над KL-дистилляцией (лучшие по валидации модели каждого ученика)"},
@@ -188,7 +248,8 @@ CLAIMS: list[Claim] = [
           "superiority", lambda t: [(a, b) for a in _rows(t, chapter="03_quantization", method="qat", setting="int8",
                                                           base="TimesNet").to_dict("records")
                                     for b in _rows(t, chapter="03_quantization", method="qat", setting="int4",
-                                                   base="TimesNet", seed=a["seed"]).to_dict("records")]),
+                                                   base="TimesNet", seed=a["seed"]).to_dict("records")],
+          about_collapse=True),
     Claim("qdora_beats_qlora", "04_peft",
           {"en": "QDoRA is more accurate than QLoRA (same rank and base)",
            "ru": "QDoRA точнее QLoRA (тот же ранг и та же база)"},
@@ -247,44 +308,86 @@ def _correct(predictions: pd.DataFrame) -> dict[str, pd.Series]:
     return {vid: g.set_index("case")["correct"].astype(bool) for vid, g in predictions.groupby("id")}
 
 
-def _evidence(claim: Claim, tests: list[dict], lang: str) -> str:
+def _notes(dropped: int, unmatched: int, lang: str) -> str:
+    parts = []
+    if dropped:
+        parts.append({"en": f"left out: {counted(dropped, {'one': 'pair', 'other': 'pairs'}, 'en')} with a side that "
+                            f"cannot be told apart from the majority-class rate or lies below it",
+                      "ru": f"не учтены пары, где одна из сторон неотличима от доли мажоритарного класса или ниже её: "
+                            f"{number(dropped, 'ru', 0)}"}[lang])
+    if unmatched:
+        margin = number(100 * LEVEL_TOLERANCE, lang, 0)
+        parts.append({"en": f"without a partner that removed the same fraction of parameters (within {margin} points): "
+                            f"{unmatched}",
+                      "ru": f"без пары, удалившей ту же долю параметров (с точностью до {margin} п. п.): {unmatched}"}[lang])
+    return "; ".join(parts)
+
+
+def _evidence(claim: Claim, tests: list[dict], lang: str, dropped: int = 0, unmatched: int = 0) -> str:
+    notes = _notes(dropped, unmatched, lang)
     if not tests:
-        return {"en": "the run produced none of the variants this claim compares",
+        if dropped:
+            return notes
+        text = {"en": "the run produced none of the variants this claim compares",
                 "ru": "в этом запуске нет вариантов, которые сравнивает это утверждение"}[lang]
+        return text + (f"; {notes}" if notes else "")
     if claim.kind == "noninferiority":
         parts = []
         for t in tests:
             d = (f"{number(100 * t['diff'], lang, 1)} [{number(100 * t['lo'], lang, 1)}{LIST_SEP[lang]}"
                  f"{number(100 * t['hi'], lang, 1)}]")
             parts.append({"en": f"{t['a_name']} − {t['b_name']}: {d} points, {t['b']} / {t['c']} cases, "
-                                f"p = {number(t['p'], lang, 2)}",
+                                f"{p_value(t['p'], lang)}",
                           "ru": f"{t['a_name']} − {t['b_name']}: {d} п. п.; права только одна сторона: "
-                                f"{t['b']} / {t['c']}, p = {number(t['p'], lang, 2)}"}[lang])
+                                f"{t['b']} / {t['c']}, {p_value(t['p'], lang)}"}[lang])
         margin = number(100 * NONINFERIORITY_MARGIN, lang, 0)
-        return "; ".join(parts) + {"en": f" (margin {margin} points)", "ru": f" (допуск {margin} п. п.)"}[lang]
+        text = "; ".join(parts) + {"en": f" (margin {margin} points)", "ru": f" (допуск {margin} п. п.)"}[lang]
+        return text + (f"; {notes}" if notes else "")
     n_for = sum(t["sig"] and t["b"] > t["c"] for t in tests)
     n_against = sum(t["sig"] and t["c"] > t["b"] for t in tests)
-    strongest = min(tests, key=lambda t: t["p_holm"])
-    pair = (f"{strongest['a_name']} {strongest['b']} / {strongest['c']} {strongest['b_name']}, "
-            f"p_Holm = {number(strongest['p_holm'], lang, 3)}")
+    discordant = [t for t in tests if t["b"] + t["c"] > 0]
+    if discordant:
+        strongest = min(discordant, key=lambda t: t["p_holm"])
+        pair = (f"{strongest['a_name']} {strongest['b']} / {strongest['c']} {strongest['b_name']}, "
+                f"p_Holm {p_value(strongest['p_holm'], lang)[2:]}")
+        strong = {"en": f"strongest: {pair}", "ru": f"самая сильная: {pair}"}[lang]
+    else:
+        strong = {"en": "no pair has a case only one side got right",
+                  "ru": "ни в одной паре нет примера, верного только у одной стороны"}[lang]
+    one = ""
+    if (n_for == 1 and not n_against) or (n_against == 1):
+        one = {"en": "; the verdict rests on a single significant pair",
+               "ru": "; вывод держится на одной значимой паре"}[lang]
     pairs = {"one": "pair", "other": "pairs"}
-    return {"en": f"{counted(len(tests), pairs, 'en')}: the claimed side significantly better in {n_for}, worse in {n_against}; "
-                  f"strongest: {pair}",
-            "ru": f"пар: {len(tests)}; заявленная сторона значимо лучше в {n_for}, хуже в {n_against}; "
-                  f"самая сильная: {pair}"}[lang]
+    text = {"en": f"{counted(len(tests), pairs, 'en')}: the claimed side significantly better in {n_for}, worse in "
+                  f"{n_against}; {strong}{one}",
+            "ru": f"пар: {len(tests)}; заявленная сторона значимо лучше в {n_for}, хуже в {n_against}; {strong}{one}"}[lang]
+    return text + (f"; {notes}" if notes else "")
 
 
 def check(table: pd.DataFrame, predictions: pd.DataFrame, claims: list[Claim] | None = None,
           alpha: float = ALPHA, n_boot: int = 2000) -> pd.DataFrame:
     """One row per claim: ``claim``, ``chapter``, ``kind``, ``verdict`` (a key of :data:`VERDICTS`),
     ``pairs``, ``better`` / ``worse`` (pairs where the claimed side is significantly better / worse
-    after Holm's correction) and ``evidence_en`` / ``evidence_ru``, ``text_en`` / ``text_ru``."""
+    after Holm's correction), ``dropped`` (pairs left out because a side is at or below the majority-class rate:
+    :func:`uninformative`), ``unmatched`` (variants with no partner at the same level) and ``evidence_en`` /
+    ``evidence_ru``, ``text_en`` / ``text_ru``.
+
+    Rules, each tested: a pair with an uninformative side never decides a verdict (unless the claim is
+    :attr:`Claim.about_collapse`); when every candidate pair was left out for that, the verdict is
+    ``uninformative``; sparsification levels are the fractions actually removed; "strongest" names a pair with
+    discordant cases; a verdict resting on one significant pair says so."""
     correct = _correct(predictions)
     out = []
     for claim in claims or CLAIMS:
-        tests = []
-        for a, b in claim.pairs(table):
+        tests, dropped = [], 0
+        candidates = claim.pairs(table)
+        unmatched = int(getattr(candidates, "unmatched", 0))
+        for a, b in candidates:
             if a["id"] not in correct or b["id"] not in correct or a["id"] == b["id"]:
+                continue
+            if not claim.about_collapse and (uninformative(a) or uninformative(b)):
+                dropped += 1
                 continue
             ca, cb = correct[a["id"]], correct[b["id"]]
             common = ca.index.intersection(cb.index)
@@ -306,7 +409,7 @@ def check(table: pd.DataFrame, predictions: pd.DataFrame, claims: list[Claim] | 
         better = sum(t["sig"] and t["b"] > t["c"] for t in tests)
         worse = sum(t["sig"] and t["c"] > t["b"] for t in tests)
         if not tests:
-            verdict = "not_tested"
+            verdict = "uninformative" if dropped else "not_tested"
         elif claim.kind == "noninferiority":
             if worse:
                 verdict = "does_not_hold"
@@ -317,11 +420,12 @@ def check(table: pd.DataFrame, predictions: pd.DataFrame, claims: list[Claim] | 
         else:
             verdict = "does_not_hold" if worse else "holds" if better else "cannot_tell"
         row = {"claim": claim.id, "chapter": claim.chapter, "kind": claim.kind, "verdict": verdict,
-               "pairs": len(tests), "better": int(better), "worse": int(worse)}
+               "pairs": len(tests), "better": int(better), "worse": int(worse), "dropped": dropped,
+               "unmatched": unmatched}
         for lang in ("en", "ru"):
             named = [{**t, "a_name": t[f"a_name_{lang}"], "b_name": t[f"b_name_{lang}"]} for t in tests]
             row[f"text_{lang}"] = claim.text[lang]
-            row[f"evidence_{lang}"] = _evidence(claim, named, lang)
+            row[f"evidence_{lang}"] = _evidence(claim, named, lang, dropped, unmatched)
         out.append(row)
     return pd.DataFrame(out)
 

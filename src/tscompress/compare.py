@@ -246,6 +246,19 @@ def mcnemar_cell(row: Mapping[str, Any], lang: str) -> str:
             + (" *" if row.get("significant") else ""))
 
 
+_STOPS = {"patience": {"en": "patience", "ru": "терпение"}, "cap": {"en": "cut at the cap", "ru": "обрезано пределом"},
+          "converged": {"en": "converged", "ru": "сошлось"}, "fixed": {"en": "fixed", "ru": "фиксировано"}}
+
+
+def budget_cell(row: dict, lang: str) -> str:
+    """A variant's training budget as a table shows it: epochs (or steps) run of the cap, and how the run ended
+    (``12 / 30, patience``); ``—`` for a variant that was not trained (PTQ, a combined pipeline's quantizer)."""
+    n, cap, how = row.get("epochs_trained"), row.get("epoch_cap"), row.get("stopped_by")
+    if n is None or cap is None or n != n or cap != cap or not isinstance(how, str):
+        return "—"
+    return f"{int(n)} / {int(cap)}, {_STOPS.get(how, {}).get(lang, how)}"
+
+
 def front_table(table: pd.DataFrame, cost: str, front: str, lang: str, quality: str = "test_accuracy") -> pd.DataFrame:
     """The front of :func:`pareto_figure` as a table, numbered as in the figure: variant, stored size,
     test accuracy with its interval, balanced accuracy, and the paired test against fp32."""
@@ -262,6 +275,7 @@ def front_table(table: pd.DataFrame, cost: str, front: str, lang: str, quality: 
             label("test_accuracy", lang): interval(r["test_accuracy"], r["test_accuracy_lo"], r["test_accuracy_hi"], lang),
             label("test_balanced", lang): number(r.get("test_balanced_accuracy", np.nan), lang),
             label("mcnemar", lang): mcnemar_cell(r, lang),
+            label("trained", lang): budget_cell(r, lang),
         })
     return pd.DataFrame(rows)
 

@@ -54,6 +54,7 @@ LABELS: dict[str, dict[str, str]] = {
     "val": {"en": "validation", "ru": "валидация"},
     "test": {"en": "test", "ru": "тест"},
     "best_epoch": {"en": "selected epoch", "ru": "выбранная эпоха"},
+    "trained": {"en": "trained (run / cap)", "ru": "обучение (прошло / предел)"},
     "stopped_patience": {"en": "stopped by patience", "ru": "остановлен по терпению"},
     "stopped_cap": {"en": "cut at its cap", "ru": "обрезан пределом эпох"},
     "stopped_converged": {"en": "converged", "ru": "сошёлся"},
@@ -116,6 +117,10 @@ LABELS: dict[str, dict[str, str]] = {
     "variant": {"en": "variant", "ru": "вариант"},
     # PEFT chapter
     "peft_rank": {"en": "rank r", "ru": "ранг r"},
+    "peft_model": {"en": "fine-tuning", "ru": "дообучение"},
+    "peft_recovered_val": {"en": "recovered, validation loss", "ru": "возвращено, потери на валидации"},
+    "peft_recovered_test": {"en": "recovered, test accuracy", "ru": "возвращено, точность на тесте"},
+    "peft_changed": {"en": "test predictions changed", "ru": "изменено предсказаний на тесте"},
     "peft_budget_rank": {"en": "bit-budget rank", "ru": "ранг по бюджету битов"},
     "peft_val_loss": {"en": "validation loss", "ru": "потери на валидации"},
     "peft_full_ft": {"en": "full fine-tuning", "ru": "полное дообучение"},

@@ -73,7 +73,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                      "qat_bits": [8, 4], "qat_epochs": 1, "qat_patience": None, "qat_from_trained": True,
                      "batch_size": 16},
         "peft": {"ranks": [1], "epochs": 1, "patience": None, "batch_size": 16, "lr": 0.01, "full_lr": 0.001,
-                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "extra_bases": ["nf4", "fp32"], "dylora": True,
+                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"], "dylora": True,
                  "fast_forward": 6, "add_budget_rank": True, "full_ft": True,
                  "recover_bits": [4, 2], "recover_ratio": 1.0},
         "per_dataset": {},
@@ -119,7 +119,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         # quantile base of the most bits among recover_bits whose validation loss is at least recover_ratio times
         # fp32's
         "peft": {"ranks": [1, 16], "epochs": 30, "patience": 5, "batch_size": 16, "lr": 0.01, "full_lr": 0.001,
-                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "extra_bases": ["nf4", "fp32"], "dylora": True,
+                 "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8, "extra_bases": ["q2", "nf4", "fp32"], "dylora": True,
                  "fast_forward": 6, "add_budget_rank": True, "full_ft": True,
                  "recover_bits": [4, 3, 2], "recover_ratio": 2.0},
         # per-dataset changes (applied before -p overrides): on Heartbeat a TimesNet epoch costs ~10x one on

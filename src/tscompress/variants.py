@@ -46,7 +46,10 @@ VALIDATION_COLUMNS = ["val_n", "val_accuracy", "val_balanced_accuracy"]
 """The variant's scores on the validation part of its seed (NaN when the chapter did not give them):
 what the comparison chapter selects on, so that no recommendation reads the test cases."""
 
-OPTIONAL_COLUMNS = ["test_balanced_accuracy_lo", "test_balanced_accuracy_hi", *VALIDATION_COLUMNS]
+BUDGET_COLUMNS = ["epochs_trained", "epoch_cap", "stopped_by"]
+"""A trained variant's budget (:func:`fit_budget`); NaN for a variant that was not trained."""
+
+OPTIONAL_COLUMNS = ["test_balanced_accuracy_lo", "test_balanced_accuracy_hi", *VALIDATION_COLUMNS, *BUDGET_COLUMNS]
 """Columns :func:`collect` fills with NaN (``val_n``: 0) when a chapter's table predates them."""
 
 

@@ -1,0 +1,87 @@
+"""What the PEFT chapter found: how much of what quantization lost the adapters win back, per rank.
+
+The recovery experiment adapts a quantized base that lost accuracy (chosen on validation: the quantile base of the
+most bits whose validation loss is at least a set multiple of fp32's). For every adapted model the fraction of the
+loss recovered is
+
+* on validation, by loss: ``(L_base − L) / (L_base − L_fp32)``;
+* on test, by accuracy: ``(acc − acc_base) / (acc_fp32 − acc_base)``, defined only when the base lost test accuracy;
+
+1 means back to fp32, above 1 better than fp32, below 0 worse than the base. Full fine-tuning of the same base is the
+ceiling the adapters are set against.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from ..names import number, percent
+from . import phrase as _shared_phrase  # noqa: F401  (one phrase mechanism for every chapter)
+
+__all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text"]
+
+_PHRASES: dict[str, dict[str, str]] = {
+    "head": {"en": "The {bits}-bit quantile base lost on validation (loss {base_loss} against fp32's {fp32_loss}; "
+                   "test accuracy {base_acc} against {fp32_acc}). Recovered by the adapters, by rank: {items}; "
+                   "full fine-tuning of the same base: {full}",
+             "ru": "Квантильная {bits}-битная база потеряла на валидации (потери {base_loss} против {fp32_loss} у fp32; "
+                   "точность на тесте {base_acc} против {fp32_acc}). Доля потерянного, которую вернули адаптеры, по "
+                   "рангам: {items}; полное дообучение той же базы: {full}"},
+    "item": {"en": "r = {rank}: {val} of the validation loss, {test} of the test accuracy ({acc})",
+             "ru": "r = {rank}: {val} потерь на валидации, {test} точности на тесте ({acc})"},
+    "full": {"en": "{val} of the validation loss, {test} of the test accuracy ({acc})",
+             "ru": "{val} потерь на валидации, {test} точности на тесте ({acc})"},
+    "undefined": {"en": "undefined (the base lost no test accuracy)", "ru": "не определена (база не потеряла точности на тесте)"},
+    "none": {"en": "No quantile base of {bits} bits lost enough on validation (its loss at least {ratio} times fp32's "
+                   "{fp32_loss}: {losses}), so there was nothing to recover and the experiment did not run",
+             "ru": "Ни одна квантильная база из {bits} бит не потеряла на валидации достаточно (потери не меньше чем в "
+                   "{ratio} раза больше, чем у fp32 — {fp32_loss}: {losses}), поэтому возвращать было нечего и "
+                   "эксперимент не запускался"},
+}
+
+
+def _p(key: str, lang: str, **values: object) -> str:
+    return _PHRASES[key][lang].format(**values)
+
+
+def recovered(value: float, base: float, fp32: float, higher_is_better: bool) -> float:
+    """The fraction of ``fp32 − base`` that ``value`` won back (NaN when the base lost nothing)."""
+    lost = (fp32 - base) if higher_is_better else (base - fp32)
+    if lost <= 0:
+        return float("nan")
+    won = (value - base) if higher_is_better else (base - value)
+    return won / lost
+
+
+def recovery_rows(rows: Sequence[Mapping], base: Mapping, fp32: Mapping) -> list[dict]:
+    """Each adapted (or fully fine-tuned) model's recovered fractions. ``rows`` have ``method``, ``rank``,
+    ``val_loss``, ``test_accuracy``; ``base`` and ``fp32`` have ``val_loss`` and ``test_accuracy``."""
+    out = []
+    for r in rows:
+        out.append({**r, "recovered_val": recovered(r["val_loss"], base["val_loss"], fp32["val_loss"], False),
+                    "recovered_test": recovered(r["test_accuracy"], base["test_accuracy"], fp32["test_accuracy"], True)})
+    return out
+
+
+def _share(v: float, lang: str) -> str:
+    return _p("undefined", lang) if v != v else percent(v, lang, 0)
+
+
+def recovery_text(bits: int, table: Sequence[Mapping], base: Mapping, fp32: Mapping, lang: str) -> str:
+    """The recovery experiment in one paragraph: what the base lost, what each rank and full fine-tuning won back."""
+    adapters = sorted((r for r in table if r["method"] != "full"), key=lambda r: r["rank"])
+    full = [r for r in table if r["method"] == "full"]
+    items = "; ".join(_p("item", lang, rank=int(r["rank"]), val=_share(r["recovered_val"], lang),
+                         test=_share(r["recovered_test"], lang), acc=number(r["test_accuracy"], lang))
+                      for r in adapters)
+    full_text = (_p("full", lang, val=_share(full[0]["recovered_val"], lang), test=_share(full[0]["recovered_test"], lang),
+                    acc=number(full[0]["test_accuracy"], lang)) if full else "—")
+    return _p("head", lang, bits=bits, base_loss=number(base["val_loss"], lang), fp32_loss=number(fp32["val_loss"], lang),
+              base_acc=number(base["test_accuracy"], lang), fp32_acc=number(fp32["test_accuracy"], lang), items=items,
+              full=full_text)
+
+
+def no_recovery_text(bits: Sequence[int], ratio: float, fp32_loss: float, losses: Mapping[int, float], lang: str) -> str:
+    shown = "; ".join(f"int{b}: {number(v, lang)}" for b, v in losses.items())
+    return _p("none", lang, bits=", ".join(str(b) for b in bits), ratio=number(ratio, lang, 1),
+              fp32_loss=number(fp32_loss, lang), losses=shown)

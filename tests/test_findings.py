@@ -1,0 +1,66 @@
+"""Sentences computed from a chapter's tables (tscompress.findings): what they say follows the numbers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tscompress import findings
+from tscompress.findings import peft as fpeft
+from tscompress.findings import quantization as fq
+
+
+def _h(*ends):
+    return {f"run{k}": [{"epoch": 1}, {"epoch": 2, "stopped_by": e}] for k, e in enumerate(ends)}
+
+
+def test_stops_text_names_every_capped_curve_and_counts_the_rest():
+    assert "all 3 runs stopped" in findings.stops_text(_h("patience", "patience", "patience"), "en")
+    assert "все 3 запуска" in findings.stops_text(_h("patience", "patience", "patience"), "ru")
+    text = findings.stops_text(_h("patience", "cap", "converged"), "en", cap="30 epochs", names={"run1": "QAT int4"})
+    assert "cut at their cap of 30 epochs" in text and "QAT int4" in text and "patience: 1" in text
+    assert "converged" in text
+    assert "обрезаны пределом в 30 эпох" in findings.stops_text(_h("cap", "patience"), "ru", cap="30 эпох")
+    assert findings.stops_text(_h("fixed", "fixed"), "en") == findings.phrase("stops_fixed", "en")
+
+
+def test_paired_changes_count_only_significant_changes_in_their_direction():
+    before = np.array([1] * 50 + [0] * 50, bool)
+    better = before.copy()
+    better[50:70] = True  # 20 cases won, none lost
+    worse = before.copy()
+    worse[:20] = False
+    same = before.copy()
+    changes = [findings.Change({"en": n, "ru": n}, 0.5, float(a.mean()), a, before)
+               for n, a in (("up", better), ("down", worse), ("flat", same))]
+    text = findings.paired_changes(changes, "en")
+    assert "better than the model they started from: 1; significantly worse: 1" in text
+    assert "up 0.500 → 0.700 (20 / 0 cases, p < 0.001)" in text and "flat" not in text
+    ru = findings.paired_changes(changes, "ru")
+    assert "из 3 моделей" in ru and "p < 0,001" in ru and "p = 0.000" not in ru
+
+
+def test_budget_and_epoch_words_agree_in_both_editions():
+    assert fq.budget_text(30, 10, "en") == "at most 30 epochs, stopping after 10 epochs without improvement on validation"
+    assert fq.budget_text(21, 3, "ru").startswith("не больше 21 эпохи, с остановкой после 3 эпох")
+    assert fq.budget_text(40, 8, "ru", noun="step").startswith("не больше 40 шагов")
+    assert fq.epochs_words(1, "en") == "1 epoch"
+
+
+def test_fp32_match_says_whether_the_retrained_model_lands_in_the_interval():
+    ref = {"test_accuracy": 0.95, "test_accuracy_lo": 0.93, "test_accuracy_hi": 0.97}
+    assert "inside the interval" in fq.fp32_match_text(False, 0.94, "0.940", ref, "en")
+    assert "outside the interval" in fq.fp32_match_text(False, 0.63, "0.630", ref, "en")
+    assert "models chapter's TimesNet itself" in fq.fp32_match_text(True, 0.95, "0.950", ref, "en")
+
+
+def test_recovered_fraction_is_one_at_fp32_zero_at_the_base_and_undefined_when_nothing_was_lost():
+    assert fpeft.recovered(0.95, 0.90, 0.95, True) == pytest.approx(1.0)
+    assert fpeft.recovered(0.90, 0.90, 0.95, True) == 0.0
+    assert fpeft.recovered(0.20, 0.30, 0.10, False) == pytest.approx(0.5)  # loss: lower is better
+    assert math.isnan(fpeft.recovered(0.9, 0.95, 0.95, True))
+    rows = fpeft.recovery_rows([{"method": "qlora", "rank": 1, "val_loss": 0.2, "test_accuracy": 0.92}],
+                               {"val_loss": 0.3, "test_accuracy": 0.90}, {"val_loss": 0.1, "test_accuracy": 0.95})
+    text = fpeft.recovery_text(2, rows, {"val_loss": 0.3, "test_accuracy": 0.90}, {"val_loss": 0.1, "test_accuracy": 0.95},
+                               "en")
+    assert "r = 1: 50% of the validation loss, 40% of the test accuracy" in text
