@@ -14,9 +14,29 @@ def _keys(d, prefix=""):
 
 
 def test_profiles_share_one_structure():
-    structures = {name: _keys(values) for name, values in PROFILES.items()}
+    structures = {name: {k for k in _keys(values) if not k.startswith("per_dataset.")} for name, values in PROFILES.items()}
     assert set(structures) == {"smoke", "quick", "full"}
     assert structures["smoke"] == structures["quick"] == structures["full"]
+
+
+def test_per_dataset_changes_apply_to_their_dataset_only_and_overrides_come_last():
+    quick = get_profile("quick")
+    hb = get_profile("quick", dataset="Heartbeat")
+    jv = get_profile("quick", dataset="JapaneseVowels")
+    assert jv.quantize.qat_epochs == quick.quantize.qat_epochs
+    changes = quick.per_dataset["Heartbeat"]
+    assert all(hb.get_path(k) == v for k, v in changes.items())
+    assert get_profile("quick", {"quantize.qat_epochs": 7}, dataset="Heartbeat").quantize.qat_epochs == 7
+
+
+def test_a_bad_per_dataset_change_fails_for_every_dataset(monkeypatch):
+    import copy
+
+    broken = copy.deepcopy(PROFILES)
+    broken["quick"]["per_dataset"] = {"Heartbeat": {"quantize.no_such_setting": 1}}
+    monkeypatch.setattr("tscompress.profiles.PROFILES", broken)
+    with pytest.raises(ConfigError, match="no_such_setting"):
+        get_profile("quick", dataset="JapaneseVowels")
 
 
 def test_full_profile_is_the_studys_settings():

@@ -89,7 +89,8 @@ def test_validation_scores_are_recorded_and_old_tables_read_with_nan(tmp_path):
     assert table.loc[1, "val_n"] == 0 and np.isnan(table.loc[1, "val_balanced_accuracy"])
     # a chapter table written before validation scores existed still reads, with NaN scores
     path = tmp_path / "01_x" / "variants.csv"
-    old = pd.read_csv(path).drop(columns=variants.OPTIONAL_COLUMNS)
+    old = pd.read_csv(path).drop(columns=variants.OPTIONAL_COLUMNS, errors="ignore")
     old.to_csv(path, index=False)
     again, _ = variants.collect(tmp_path)
     assert again["val_balanced_accuracy"].isna().all() and (again["val_n"] == 0).all()
+    assert again["epochs_trained"].isna().all() and again["stopped_by"].isna().all()  # no budget recorded

@@ -111,7 +111,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         # code fine-tuning: full-batch steps (cap, patience in steps); STE fine-tuning of the PTQ models at
         # ste_tune_bits; the study's QAT from random weights with the models chapter's budget (Table 6), and
         # QAT/STE from the trained model
-        "quantize": {"ptq_bits": [8, 4, 3, 2], "finetune_bits": [8, 4, 3, 2], "code_steps": 40, "code_patience": 8,
+        "quantize": {"ptq_bits": [8, 4, 3, 2], "finetune_bits": [8, 4, 3, 2], "code_steps": 40, "code_patience": 5,
                      "code_moves": 16, "ste_tune_bits": [2], "tune_epochs": 20, "tune_patience": 5,
                      "qat_bits": [8, 4], "qat_epochs": 30, "qat_patience": 10, "qat_from_trained": True,
                      "batch_size": 16},
@@ -123,8 +123,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                  "fast_forward": 6, "add_budget_rank": True, "full_ft": True,
                  "recover_bits": [4, 3, 2], "recover_ratio": 2.0},
         # per-dataset changes (applied before -p overrides): on Heartbeat a TimesNet epoch costs ~10x one on
-        # JapaneseVowels, so the study's QAT from random weights is capped at 10 epochs there (its pages say so)
-        "per_dataset": {"Heartbeat": {"quantize.qat_epochs": 10}},
+        # JapaneseVowels, so the study's QAT from random weights is capped at 10 epochs there (its pages say so) and
+        # the codes are fine-tuned at 4 and 2 bits only
+        "per_dataset": {"Heartbeat": {"quantize.qat_epochs": 10, "quantize.finetune_bits": [4, 2]}},
     },
     "full": {
         "description": "the study's settings (30 epochs, patience 10, full grids), three seeds; meant for a GPU",

@@ -54,7 +54,7 @@ _PHRASES: dict[str, dict[str, str]] = {
     "better_list": {"en": "better: {items}", "ru": "лучше: {items}"},
     "worse_list": {"en": "worse: {items}", "ru": "хуже: {items}"},
     "change_item": {"en": "{name} {before} → {after} ({b} / {c} cases, {p})",
-                    "ru": "{name} {before} → {after} ({b} / {c} примеров, {p})"},
+                    "ru": "{name} {before} → {after} (примеры, верные только у одной из моделей: {b} / {c}; {p})"},
 }
 
 

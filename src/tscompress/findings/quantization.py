@@ -18,7 +18,8 @@ __all__ = ["tuning_changes", "codes_vs_ste", "budget_text", "fp32_match_text", "
 
 _PHRASES: dict[str, dict[str, str]] = {
     "vs_item": {"en": "{name}: code fine-tuning {a}, STE fine-tuning {b} ({winner}; {ca} / {cb} cases, {p})",
-                "ru": "{name}: дообучение кодов {a}, дообучение с STE {b} ({winner}; {ca} / {cb} примеров, {p})"},
+                "ru": "{name}: дообучение кодов {a}, дообучение с STE {b} ({winner}; примеры, верные только у одного "
+                      "способа: {ca} / {cb}; {p})"},
     "vs_ste": {"en": "STE better", "ru": "лучше STE"},
     "vs_codes": {"en": "codes better", "ru": "лучше коды"},
     "vs_none": {"en": "cannot be told apart", "ru": "неразличимы"},
@@ -42,7 +43,7 @@ _PHRASES: dict[str, dict[str, str]] = {
                      "ru": "этот бюджет отличается от бюджета главы о моделях, поэтому fp32 обучена заново с ним: {acc}, "
                            "вне интервала TimesNet из главы о моделях {ref} — их разделяет бюджет, а не квантование"},
     "pair": {"en": "{a} {acc_a} against {b} {acc_b}: {ca} / {cb} cases right only for one of them, {p} — {verdict}",
-             "ru": "{a} {acc_a} против {b} {acc_b}: верно только у одной из моделей {ca} / {cb} примеров, {p} — {verdict}"},
+             "ru": "{a} {acc_a} против {b} {acc_b}: примеры, верные только у одной из моделей: {ca} / {cb}; {p} — {verdict}"},
     "pair_sig": {"en": "a significant difference", "ru": "различие значимо"},
     "pair_not": {"en": "not a significant difference", "ru": "различие не значимо"},
 }

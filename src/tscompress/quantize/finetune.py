@@ -18,8 +18,9 @@ gradient. Here one step is:
    part of a weight's range, and moving many weights at once raises the loss);
 4. **a backtracking line search on the number of moves**: the ``k`` best moves are applied (``k``
    starts at twice the last accepted number) and kept only if the training loss (evaluation mode,
-   the recipe's loss over the whole training split) falls; otherwise they are undone and ``k`` is
-   halved. When not even one move lowers the loss the codes are at a local minimum of the training
+   the recipe's loss over the whole training split) falls by more than a millionth of itself (a smaller
+   change is float rounding, which differs with the number of threads); otherwise they are undone and ``k``
+   is halved. When not even one move lowers the loss the codes are at a local minimum of the training
    loss and the run ends (``stopped_by="converged"``).
 
 The codebooks and block constants are left exactly as the quantizer made them (PV-tuning's "P step",
@@ -94,6 +95,7 @@ class CodeStep(torch.optim.Optimizer):
         self.qtensors = list(qtensors)
         self.objective = objective
         self.moves, self.max_moves = moves, max_moves
+        self.tolerance = 1e-6  # relative: a smaller fall is float noise (it changes with the thread count), not a fall
         self.loss: float | None = None  # the objective at the current codes
         self.moved = 0  # weights moved over the run (accepted moves only)
         self.accepted = 0  # moves kept by the last step
@@ -147,7 +149,7 @@ class CodeStep(torch.optim.Optimizer):
                 self.accepted = k
                 break
             loss = float(self.objective())
-            if loss < self.loss:
+            if loss < self.loss - self.tolerance * abs(self.loss):
                 self.loss, self.accepted = loss, k
                 break
             for (p, qt, codes, _, _), lo, hi in zip(parts, offsets, offsets[1:]):
