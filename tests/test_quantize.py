@@ -261,7 +261,10 @@ def test_code_finetune_keeps_the_format_and_the_size(method):
     assert res.best_record["val_accuracy"] >= res.history[0]["val_accuracy"]
     assert moved == sum(int((start[n] != qt.codes).sum()) for n, qt in qm.qtensors.items())
     assert (moved > 0) == (res.best_epoch > 0)
-    assert all(h["moves"] >= 0 for h in res.history[1:]) and sum(h["moves"] for h in res.history[1:]) > 0
+    kept = [h["moves"] for h in res.history[1:]]
+    assert all(k >= 0 for k in kept)
+    # either some moves lowered the training loss, or none did and the run ended there (converged)
+    assert sum(kept) > 0 or (res.stopped_by == "converged" and kept == [0])
     assert qm.nbytes() == size
     params = dict(qm.model.named_parameters())
     for name, qt in qm.qtensors.items():
