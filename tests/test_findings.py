@@ -64,3 +64,28 @@ def test_recovered_fraction_is_one_at_fp32_zero_at_the_base_and_undefined_when_n
     text = fpeft.recovery_text(2, rows, {"val_loss": 0.3, "test_accuracy": 0.90}, {"val_loss": 0.1, "test_accuracy": 0.95},
                                "en")
     assert "r = 1: 50% of the validation loss, 40% of the test accuracy" in text
+
+
+def test_recovered_validation_fraction_is_read_at_the_printed_loss_precision():
+    """Losses that print alike give the same fraction: float noise below the third decimal (which moves with the
+    thread count) cannot change what the page says."""
+    base, fp32 = {"val_loss": 1.2608134, "test_accuracy": 0.3}, {"val_loss": 1.2531, "test_accuracy": 0.4}
+    a = fpeft.recovery_rows([{"method": "qlora", "rank": 1, "val_loss": 1.26041, "test_accuracy": 0.3}], base, fp32)
+    b = fpeft.recovery_rows([{"method": "qlora", "rank": 1, "val_loss": 1.26019, "test_accuracy": 0.3}], base, fp32)
+    assert a[0]["recovered_val"] == b[0]["recovered_val"] == pytest.approx(1 / 8)
+
+
+def test_below_majority_names_each_model_under_the_rate_and_reads_why_from_balanced_accuracy():
+    from tscompress.findings import models as fm
+
+    def row(model, acc, lo, hi, bacc, blo, bhi):
+        return {"model": model, "test_accuracy": acc, "test_accuracy_lo": lo, "test_accuracy_hi": hi,
+                "test_majority_rate": 0.72, "test_balanced_accuracy": bacc, "test_balanced_accuracy_lo": blo,
+                "test_balanced_accuracy_hi": bhi}
+
+    rows = [row("TimesNet", 0.75, 0.70, 0.81, 0.69, 0.62, 0.76), row("Transformer", 0.58, 0.51, 0.65, 0.61, 0.54, 0.68),
+            row("iTransformer", 0.55, 0.48, 0.62, 0.52, 0.45, 0.60)]
+    text = fm.below_majority_text(rows, 2, "en")
+    assert "TimesNet" not in text and "Transformer (0.580" in text and "gave up accuracy" in text
+    assert "iTransformer (0.550" in text and "did not learn" in text
+    assert fm.below_majority_text(rows[:1], 2, "ru").startswith("При кросс-валидации каждая модель")

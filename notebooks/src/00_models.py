@@ -369,6 +369,7 @@ run.glue("attn_text_ru", f"Time-Series-Library применяет dropout 0.1 к
 first = {r["model"]: r for r in rows if r["seed"] == ch.seeds[0]}
 from tscompress import findings
 from tscompress.findings.quantization import budget_text, epochs_words
+from tscompress.findings import models as fmodels
 
 for lang in plots.LANGS:  # the baselines' budget and how each training ended (cap or patience)
     run.glue(f"budget_{lang}", budget_text(prof.models.epochs, prof.models.patience, lang))
@@ -415,6 +416,7 @@ run.glue("cv_majority", cv_rows[0]["test_majority_rate"], "{:.3f}")
 run.glue("cv_case_points", 100 / cv_rows[0]["test_n"], "{:.2f}")
 for lang in plots.LANGS:
     run.glue(f"cv_pairwise_{lang}", report.pairwise_text(cv_correct, lang))
+    run.glue(f"cv_below_{lang}", fmodels.below_majority_text(cv_rows, data.n_classes, lang))
 # the reference on the main split, and the recipe study's outcome
 r0 = ref_rows[0]
 run.glue("minirocket_acc", r0["test_accuracy"], "{:.3f}")

@@ -1,0 +1,124 @@
+"""Speed of the book's models and of their compressed forms, measured in one run on this machine.
+
+For every model and path: milliseconds per training step (forward + backward + RAdam step, batch 16, train mode)
+and per evaluated case (eval mode, no gradient, batch 64), each the median of ``--repeats`` timings after a warm-up,
+and each variant's ratio to its baseline (the same architecture on its default path). Shapes are Heartbeat's
+(61 channels, length 405, 2 classes) unless ``--channels/--length/--classes`` say otherwise; the data are random
+(speed does not depend on the values, except TimesNet's periods, which are fixed by a seeded input).
+
+    python scripts/bench.py                 # the table on stdout
+    python scripts/bench.py --csv bench.csv --repeats 7
+
+Run it alone: two torch processes on two cores slow each other many times over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from tscompress import models, peft, quantize, sparsify  # noqa: E402
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def _train_step(model, x, y):
+    opt = torch.optim.RAdam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+
+    def step():
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def _eval(model, x):
+    def run():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+
+    return run
+
+
+def variants(c: int, length: int, k: int):
+    """(model, variant, module, baseline variant name) for every path the book trains."""
+    torch.manual_seed(0)
+    tn = models.build_model("TimesNet", c, length, k)
+    yield "TimesNet", "merged kernel (default)", tn, None
+    per_kernel = copy.deepcopy(tn)
+    models.set_inception_fast(per_kernel, False)
+    yield "TimesNet", "per-kernel path (forced)", per_kernel, "merged kernel (default)"
+    low, _ = sparsify.lowrank(tn, 0.5)
+    yield "TimesNet", "low-rank 50%", low, "merged kernel (default)"
+    yield "TimesNet", "magnitude-pruned 50%", sparsify.magnitude_prune(tn, 0.5), "merged kernel (default)"
+    adapted = quantize.quantile_quantize(tn, 4).model
+    peft.apply_lora(adapted, peft.LoraConfig(r=7, alpha=14))
+    yield "TimesNet", "QLoRA r = 7 (4-bit base)", adapted, "merged kernel (default)"
+    torch.manual_seed(0)
+    for p in (0.0, 0.1):
+        tr = models.build_model("Transformer", c, length, k, attn_dropout=p)
+        yield "Transformer", f"attention dropout {p:g}", tr, None if p == 0.0 else "attention dropout 0"
+    torch.manual_seed(0)
+    yield "iTransformer", "default", models.build_model("iTransformer", c, length, k), None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, default=61)
+    parser.add_argument("--length", type=int, default=405)
+    parser.add_argument("--classes", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--csv", default=None, help="also write the table here")
+    args = parser.parse_args(argv)
+    g = torch.Generator().manual_seed(0)
+    x16 = torch.randn(16, args.length, args.channels, generator=g)
+    y16 = torch.randint(0, args.classes, (16,), generator=g)
+    x64 = torch.randn(64, args.length, args.channels, generator=g)
+    rows, base = [], {}
+    for name, variant, module, baseline in variants(args.channels, args.length, args.classes):
+        step = _median_ms(_train_step(module, x16, y16), args.repeats)
+        case = _median_ms(_eval(module, x64), args.repeats) / len(x64)
+        if baseline is None:
+            base[name] = (step, case)
+        ref = base[name]
+        rows.append({"model": name, "variant": variant, "ms_per_step": step, "ms_per_case": case,
+                     "step_ratio": step / ref[0], "case_ratio": case / ref[1]})
+    width = max(len(r["model"] + " " + r["variant"]) for r in rows)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch 16 (train) / 64 (eval); "
+          f"{args.channels} channels x {args.length} steps, {args.classes} classes")
+    print(f"{'model / path':<{width}}  ms/step  x base  ms/case  x base")
+    for r in rows:
+        print(f"{r['model'] + ' ' + r['variant']:<{width}}  {r['ms_per_step']:7.0f}  {r['step_ratio']:6.2f}  "
+              f"{r['ms_per_case']:7.2f}  {r['case_ratio']:6.2f}")
+    if args.csv:
+        import csv
+
+        with open(args.csv, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
