@@ -52,6 +52,70 @@ def test_local_executor_runs_in_order_and_stops_at_the_first_failure():
         graph.execute(g, task, "local", ray_address="auto")
 
 
+class _FakeRay:
+    """Ray's API as _schedule uses it (remote, options, wait, get), in one process: tasks run when waited for, in
+    the order submitted; it records which nodes were running together and with how many CPUs."""
+
+    def __init__(self):
+        self.running, self.together, self.asked = {}, [], {}
+
+    def remote(self, **_):
+        fake = self
+
+        class Remote:
+            def __init__(self, fn):
+                self.fn = fn
+
+            def options(self, num_cpus=1, num_gpus=0):
+                fn = self.fn
+
+                class Bound:
+                    def remote(self, task, node):
+                        ref = object()
+                        fake.running[ref] = (node, num_cpus, lambda: fn(task, node))
+                        fake.asked[node] = num_cpus
+                        fake.together.append({n: c for n, c, _ in fake.running.values()})
+                        return ref
+                return Bound()
+        return Remote
+
+    def wait(self, refs, num_returns=1):
+        first = refs[0]
+        return [first], refs[1:]
+
+    def get(self, ref):
+        _, _, call = self.running.pop(ref)
+        return call()
+
+
+def test_ray_scheduling_never_oversubscribes_and_pairs_one_cpu_nodes():
+    """On a Ray started here (capacity 2 CPUs) a dataset that asks for two CPUs runs its nodes alone, one that asks
+    for one runs two nodes side by side; a node asking for more than the machine has gets the machine."""
+    g = graph.plan(["Long", "Short"], sorted(CHAPTERS))
+    fake = _FakeRay()
+    cpus = {"Long": 2, "Short": 1}
+    results = graph._schedule(fake, g, lambda node: _outcome(node), graph._Events(graph._ignore, graph._ignore),
+                              lambda node: {"num_cpus": cpus[node.dataset], "num_gpus": 0}, capacity=2)
+    assert [r.status for r in results] == ["ran"] * len(g.nodes)
+    assert all(sum(running.values()) <= 2 for running in fake.together)
+    assert all(len(running) == 1 for running in fake.together if any(n.dataset == "Long" for n in running))
+    assert any(len(running) == 2 for running in fake.together)  # two of Short's nodes at once
+    assert fake.asked[graph.Node("Long", "00_models")] == 2
+    fake = _FakeRay()
+    graph._schedule(fake, g, lambda node: _outcome(node), graph._Events(graph._ignore, graph._ignore),
+                    lambda node: {"num_cpus": 4}, capacity=2)
+    assert set(fake.asked.values()) == {2} and all(len(r) == 1 for r in fake.together)
+
+
+def test_node_resources_follow_the_datasets_profile():
+    from tscompress.runner import node_resources
+
+    of = node_resources("quick", {})["resources"]
+    assert of(graph.Node("Heartbeat", "00_models"))["num_cpus"] == 2
+    assert of(graph.Node("JapaneseVowels", "00_models"))["num_cpus"] == 1
+    assert node_resources("quick", {"resources.num_cpus": 1})["resources"](graph.Node("Heartbeat", "x"))["num_cpus"] == 1
+
+
 def test_ray_executor_without_ray_fails_in_one_line(monkeypatch):
     import builtins
 

@@ -120,11 +120,14 @@ def _ignore(*_: Any) -> None:
 
 def execute(graph: RunGraph, task: Callable[[Node], Any], executor: str = "local", *,
             ray_address: str | None = None, num_cpus: float | None = None, num_gpus: float | None = None,
+            resources: Callable[[Node], Mapping[str, float]] | None = None,
             on_start: Callable[[Node, int, int], None] | None = None,
             on_done: Callable[[NodeResult], None] | None = None) -> list[NodeResult]:
     """Run ``task(node)`` for every node of ``graph``, each after its inputs; ``task`` returns a
     :class:`tscompress.runner.ChapterOutcome`. Returns one :class:`NodeResult` per node, in the graph's order.
 
+    What a node asks of Ray is ``resources(node)`` (``num_cpus``, ``num_gpus``: a dataset of long series may ask
+    for two CPUs, one of short series for one) or else ``num_cpus``/``num_gpus`` for every node.
     ``local`` raises the first node's error; ``ray`` runs what it can and then raises a
     :class:`~tscompress.errors.ChapterError` naming the failed and the skipped nodes."""
     if executor not in EXECUTORS:
@@ -134,8 +137,10 @@ def execute(graph: RunGraph, task: Callable[[Node], Any], executor: str = "local
         if ray_address is not None:
             raise ConfigError("--ray-address goes with --executor ray")
         return _run_local(graph, task, events)
-    return _run_ray(graph, task, events, ray_address, {"num_cpus": 1 if num_cpus is None else num_cpus,
-                                                         "num_gpus": num_gpus or 0})
+    if resources is None:
+        same = {"num_cpus": 1 if num_cpus is None else num_cpus, "num_gpus": num_gpus or 0}
+        resources = lambda node: same  # noqa: E731
+    return _run_ray(graph, task, events, ray_address, resources)
 
 
 def _record(events: _Events, result: NodeResult) -> NodeResult:
@@ -164,7 +169,8 @@ def ray_module():
     return ray
 
 
-def _run_ray(graph: RunGraph, task, events: _Events, address: str | None, resources: dict) -> list[NodeResult]:
+def _run_ray(graph: RunGraph, task, events: _Events, address: str | None,
+             resources: Callable[[Node], Mapping[str, float]]) -> list[NodeResult]:
     ray = ray_module()
     started_here = False
     if not ray.is_initialized():
@@ -180,7 +186,10 @@ def _run_ray(graph: RunGraph, task, events: _Events, address: str | None, resour
             raise ConfigError(f"cannot start or reach Ray ({address or 'local'}): {type(exc).__name__}: {exc}") from None
         started_here = True
     try:
-        return _schedule(ray, graph, task, events, resources)
+        # on a Ray started here, nodes are admitted only when their CPUs are free (see _schedule); on a cluster
+        # that already ran, Ray queues them itself
+        capacity = float(ray.cluster_resources().get("CPU", 0)) if started_here else None
+        return _schedule(ray, graph, task, events, resources, capacity)
     finally:
         if started_here:
             ray.shutdown()
@@ -190,16 +199,31 @@ def _call(task, node):
     return task(node)
 
 
-def _schedule(ray, graph: RunGraph, task, events: _Events, resources: dict) -> list[NodeResult]:
-    # Ray sets OMP_NUM_THREADS to the task's CPUs: the chapter's kernel (a child process) inherits it, so two
-    # nodes on two CPUs do not fight over threads (as long as nothing in the kernel resets them: aeon's MiniRocket
-    # did, see tscompress.reference)
-    remote = ray.remote(max_retries=0, **resources)(_call)
+def _schedule(ray, graph: RunGraph, task, events: _Events, resources: Callable[[Node], Mapping[str, float]],
+              capacity: float | None = None) -> list[NodeResult]:
+    """Submit every node once its inputs are done. Ray sets OMP_NUM_THREADS to the task's CPUs: the chapter's
+    kernel (a child process) inherits it, so two nodes on two CPUs do not fight over threads (as long as nothing in
+    the kernel resets them: aeon's MiniRocket did, see tscompress.reference).
+
+    With ``capacity`` (the CPUs of a Ray started here) a ready node is submitted only when its CPUs are free, the
+    nodes that ask for more CPUs first (then the graph's order), so the long series' chain runs on every CPU while
+    the short series' nodes wait and then run side by side, one CPU each; a node that fits in the CPUs left is not
+    held back. A node asking for more than the capacity is given the capacity."""
+    remote = ray.remote(max_retries=0)(_call)
     done: dict[Node, NodeResult] = {}
-    pending: dict[Any, tuple[Node, float]] = {}
+    pending: dict[Any, tuple[Node, float, float]] = {}
     waiting = list(graph.nodes)
+    order = {n: i for i, n in enumerate(graph.nodes)}
     count = 0
+
+    def asks(node: Node) -> dict[str, float]:
+        res = {"num_cpus": float(resources(node).get("num_cpus", 1)), "num_gpus": float(resources(node).get("num_gpus", 0))}
+        if capacity:
+            res["num_cpus"] = min(res["num_cpus"], capacity)
+        return res
+
     while waiting or pending:
+        ready_nodes = []
         for node in list(waiting):
             inputs = graph.inputs[node]
             if any(done.get(i) is not None and done[i].status in ("failed", "skipped") for i in inputs):
@@ -207,15 +231,24 @@ def _schedule(ray, graph: RunGraph, task, events: _Events, resources: dict) -> l
                 failed = next(str(i) for i in inputs if done[i].status in ("failed", "skipped"))
                 done[node] = _record(events, NodeResult(node, "skipped", error=f"needs {failed}, which did not finish"))
             elif all(i in done for i in inputs):
-                waiting.remove(node)
-                count += 1
-                events.on_start(node, count, len(graph.nodes))
-                pending[remote.remote(task, node)] = (node, time.perf_counter())
+                ready_nodes.append(node)
+        ready_nodes.sort(key=lambda n: (-asks(n)["num_cpus"], order[n]))
+        busy = sum(cpus for _, _, cpus in pending.values())
+        for node in ready_nodes:
+            need = asks(node)
+            if capacity is not None and busy + need["num_cpus"] > capacity:
+                continue
+            waiting.remove(node)
+            busy += need["num_cpus"]
+            count += 1
+            events.on_start(node, count, len(graph.nodes))
+            ref = remote.options(**need).remote(task, node)
+            pending[ref] = (node, time.perf_counter(), need["num_cpus"])
         if not pending:
             continue
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
-            node, t0 = pending.pop(ref)
+            node, t0, _ = pending.pop(ref)
             try:
                 outcome = ray.get(ref)
             except Exception as exc:  # the task's own error, wrapped by Ray

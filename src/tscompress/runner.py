@@ -452,12 +452,21 @@ class ChapterTask:
                            force=self.force, progress=self.progress, root=self.root)
 
 
-def node_resources(profile: str, params: Mapping[str, Any]) -> dict[str, float]:
-    """What one node asks of a Ray cluster: the profile's ``resources`` with the command's ``-p`` overrides."""
+def node_resources(profile: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What each node asks of a Ray cluster, as ``execute``'s ``resources``: the profile's ``resources`` for the
+    node's dataset (``per_dataset`` changes first) with the command's ``-p`` overrides."""
     from .profiles import get_profile
 
-    res = get_profile(profile, {k: v for k, v in params.items() if "." in k}).resources
-    return {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}
+    overrides = {k: v for k, v in params.items() if "." in k}
+    cache: dict[str, dict[str, float]] = {}
+
+    def of(node) -> dict[str, float]:
+        if node.dataset not in cache:
+            res = get_profile(profile, overrides, dataset=node.dataset).resources
+            cache[node.dataset] = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}
+        return cache[node.dataset]
+
+    return {"resources": of}
 
 
 @dataclass
