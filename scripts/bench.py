@@ -1,7 +1,8 @@
 """Speed of the book's models and of their compressed forms, measured in one run on this machine.
 
-For every model and path: milliseconds per training step (forward + backward + RAdam step, batch 16, train mode)
-and per evaluated case (eval mode, no gradient, batch 64), each the median of ``--repeats`` timings after a warm-up,
+For every model and path: milliseconds per training step (forward + backward, batch 16, train mode)
+and per evaluated case (eval mode, no gradient, batch 64), each the median of ``--repeats`` timings after a warm-up
+(``tscompress.latency``, the timings of the book's speed table),
 and each variant's ratio to its baseline (the same architecture on its default path). Shapes are Heartbeat's
 (61 channels, length 405, 2 classes) unless ``--channels/--length/--classes`` say otherwise; the data are random
 (speed does not depend on the values, except TimesNet's periods, which are fixed by a seeded input).
@@ -16,48 +17,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tscompress import models, peft, quantize, sparsify  # noqa: E402
-
-
-def _median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
-
-
-def _train_step(model, x, y):
-    opt = torch.optim.RAdam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
-
-    def step():
-        model.train()
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    return step
-
-
-def _eval(model, x):
-    def run():
-        model.eval()
-        with torch.no_grad():
-            model(x)
-
-    return run
+from tscompress import latency, models, peft, quantize, sparsify  # noqa: E402
 
 
 def variants(c: int, length: int, k: int):
@@ -96,8 +63,8 @@ def main(argv=None) -> int:
     x64 = torch.randn(64, args.length, args.channels, generator=g)
     rows, base = [], {}
     for name, variant, module, baseline in variants(args.channels, args.length, args.classes):
-        step = _median_ms(_train_step(module, x16, y16), args.repeats)
-        case = _median_ms(_eval(module, x64), args.repeats) / len(x64)
+        step = 1000 * latency.train_step_time(module, x16, y16, repeats=args.repeats)
+        case = 1000 * latency.inference_latency(module, x64, repeats=args.repeats) / len(x64)
         if baseline is None:
             base[name] = (step, case)
         ref = base[name]

@@ -119,15 +119,14 @@ def _ignore(*_: Any) -> None:
 
 
 def execute(graph: RunGraph, task: Callable[[Node], Any], executor: str = "local", *,
-            ray_address: str | None = None, num_cpus: float | None = None, num_gpus: float | None = None,
-            resources: Callable[[Node], Mapping[str, float]] | None = None,
+            ray_address: str | None = None, resources: Callable[[Node], Mapping[str, float]] | None = None,
             on_start: Callable[[Node, int, int], None] | None = None,
             on_done: Callable[[NodeResult], None] | None = None) -> list[NodeResult]:
     """Run ``task(node)`` for every node of ``graph``, each after its inputs; ``task`` returns a
     :class:`tscompress.runner.ChapterOutcome`. Returns one :class:`NodeResult` per node, in the graph's order.
 
     What a node asks of Ray is ``resources(node)`` (``num_cpus``, ``num_gpus``: a dataset of long series may ask
-    for two CPUs, one of short series for one) or else ``num_cpus``/``num_gpus`` for every node.
+    for two CPUs, one of short series for one); without it, one CPU.
     ``local`` raises the first node's error; ``ray`` runs what it can and then raises a
     :class:`~tscompress.errors.ChapterError` naming the failed and the skipped nodes."""
     if executor not in EXECUTORS:
@@ -137,10 +136,7 @@ def execute(graph: RunGraph, task: Callable[[Node], Any], executor: str = "local
         if ray_address is not None:
             raise ConfigError("--ray-address goes with --executor ray")
         return _run_local(graph, task, events)
-    if resources is None:
-        same = {"num_cpus": 1 if num_cpus is None else num_cpus, "num_gpus": num_gpus or 0}
-        resources = lambda node: same  # noqa: E731
-    return _run_ray(graph, task, events, ray_address, resources)
+    return _run_ray(graph, task, events, ray_address, resources or (lambda node: {"num_cpus": 1}))
 
 
 def _record(events: _Events, result: NodeResult) -> NodeResult:
@@ -214,13 +210,12 @@ def _schedule(ray, graph: RunGraph, task, events: _Events, resources: Callable[[
     pending: dict[Any, tuple[Node, float, float]] = {}
     waiting = list(graph.nodes)
     order = {n: i for i, n in enumerate(graph.nodes)}
+    asks = {}
+    for n in graph.nodes:
+        res = resources(n)
+        cpus = float(res.get("num_cpus", 1))
+        asks[n] = {"num_cpus": min(cpus, capacity) if capacity else cpus, "num_gpus": float(res.get("num_gpus", 0))}
     count = 0
-
-    def asks(node: Node) -> dict[str, float]:
-        res = {"num_cpus": float(resources(node).get("num_cpus", 1)), "num_gpus": float(resources(node).get("num_gpus", 0))}
-        if capacity:
-            res["num_cpus"] = min(res["num_cpus"], capacity)
-        return res
 
     while waiting or pending:
         ready_nodes = []
@@ -232,10 +227,10 @@ def _schedule(ray, graph: RunGraph, task, events: _Events, resources: Callable[[
                 done[node] = _record(events, NodeResult(node, "skipped", error=f"needs {failed}, which did not finish"))
             elif all(i in done for i in inputs):
                 ready_nodes.append(node)
-        ready_nodes.sort(key=lambda n: (-asks(n)["num_cpus"], order[n]))
+        ready_nodes.sort(key=lambda n: (-asks[n]["num_cpus"], order[n]))
         busy = sum(cpus for _, _, cpus in pending.values())
         for node in ready_nodes:
-            need = asks(node)
+            need = asks[node]
             if capacity is not None and busy + need["num_cpus"] > capacity:
                 continue
             waiting.remove(node)

@@ -458,13 +458,10 @@ def node_resources(profile: str, params: Mapping[str, Any]) -> dict[str, Any]:
     from .profiles import get_profile
 
     overrides = {k: v for k, v in params.items() if "." in k}
-    cache: dict[str, dict[str, float]] = {}
 
     def of(node) -> dict[str, float]:
-        if node.dataset not in cache:
-            res = get_profile(profile, overrides, dataset=node.dataset).resources
-            cache[node.dataset] = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}
-        return cache[node.dataset]
+        res = get_profile(profile, overrides, dataset=node.dataset).resources
+        return {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}
 
     return {"resources": of}
 
