@@ -22,6 +22,18 @@ def tscompress(*args, cwd=ROOT, env=None, timeout=900):
                           text=True, timeout=timeout)
 
 
+@pytest.fixture(autouse=True)
+def _torch_threads_kept():
+    """A test that opens a chapter (which sets torch's threads from its profile) leaves the others the threads
+    they had."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and before is not None and torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def smoke_results(tmp_path_factory):
     """results/<smoke> of every chapter on two datasets that ship with aeon (no download): BasicMotions

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tscompress.errors import ConfigError
@@ -93,3 +95,17 @@ def test_chapter_train_config_applies_the_recipe(tmp_path):
     with pytest.raises(ConfigError):
         start("00_models", profile="smoke", dataset="BasicMotions", results_dir=str(tmp_path),
               overrides={"train.recipe": "weighted_top_k1"})
+
+
+def test_a_chapter_runs_on_its_profiles_threads_under_either_executor(tmp_path):
+    """The thread count orders float sums, so it is the profile's (per dataset), not the executor's."""
+    import torch
+
+    from tscompress.chapter import start, use_threads
+
+    start("00_models", profile="smoke", dataset="BasicMotions", results_dir=str(tmp_path))
+    assert torch.get_num_threads() == 1
+    assert use_threads(get_profile("quick", dataset="Heartbeat")) == min(2, os.cpu_count())
+    assert torch.get_num_threads() == min(2, os.cpu_count())
+    assert get_profile("full", dataset="Heartbeat").resources.num_cpus == 2
+    assert get_profile("full", dataset="JapaneseVowels").resources.num_cpus == 1

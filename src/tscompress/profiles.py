@@ -27,8 +27,9 @@ runs, but the book's models page needs it).
 ``seeds``: with several (``--seeds`` replaces them), every seed is its own run of every chapter — a node of the run
 graph — and the pages add each model's mean and spread over them (:mod:`tscompress.seeds`).
 
-``resources`` is what one (dataset, seed, chapter) node asks of a Ray cluster with ``--executor ray`` (CPUs — also its
-torch threads — and GPUs; a GPU cluster sets ``-p resources.num_gpus=1``); the local executor ignores it.
+``resources`` is what one (dataset, seed, chapter) node asks of a Ray cluster with ``--executor ray`` (CPUs and GPUs; a
+GPU cluster sets ``-p resources.num_gpus=1``). ``num_cpus`` is also the node's torch threads under either executor
+(:func:`tscompress.chapter.use_threads`), so local and Ray runs compute the same numbers.
 
 Every notebook takes ``profile`` plus explicit overrides (``-p models.epochs=5`` on the command
 line, or a notebook parameter), and records the resolved profile in its manifest.
@@ -156,7 +157,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                  "full_lr": 0.001, "alpha_ratio": 2.0, "base_bits": 4, "target_bits": 8,
                  "extra_bases": ["q2", "nf4", "fp32"], "dylora": True, "fast_forward": 6, "add_budget_rank": True,
                  "full_ft": True, "recover_bits": [4, 3, 2], "recover_ratio": 2.0},
-        "per_dataset": {},
+        "per_dataset": {"Heartbeat": {"resources.num_cpus": 2}},
     },
 }
 
