@@ -75,6 +75,21 @@ def test_recovered_validation_fraction_is_read_at_the_printed_loss_precision():
     assert a[0]["recovered_val"] == b[0]["recovered_val"] == pytest.approx(1 / 8)
 
 
+def test_unchanged_adapters_are_named_with_why_their_predictions_did_not_move():
+    """An adapter that predicts what its base predicts is either the start kept by validation (epoch 0) or an epoch
+    that moved the loss but no prediction; the sentence says which, per model, and agrees in number."""
+    rows = [{"name": "QLoRA r = 3", "changed_preds": 0, "best_epoch": 0, "val_loss": 0.1029, "base_val_loss": 0.1029},
+            {"name": "LoRA r = 3", "changed_preds": 0, "best_epoch": 1, "val_loss": 0.0984, "base_val_loss": 0.0990},
+            {"name": "QDoRA r = 1", "changed_preds": 7, "best_epoch": 3, "val_loss": 0.12, "base_val_loss": 0.13}]
+    en = fpeft.unchanged_text(rows, "en")
+    assert en.startswith("Of 3 adapted models, 2 predict exactly")
+    assert "epoch 0" in en and "for QLoRA r = 3;" in en
+    assert "LoRA r = 3 (epoch 1: 0.098 against the base's 0.099)" in en and "QDoRA" not in en
+    ru = fpeft.unchanged_text(rows[1:], "ru")
+    assert ru.startswith("Из 2 моделей с адаптерами 1 предсказывает") and "эпоха 0" not in ru
+    assert fpeft.unchanged_text(rows[2:], "en") == "Every adapted model (1) changes at least one test prediction of its base"
+
+
 def test_below_majority_names_each_model_under_the_rate_and_reads_why_from_balanced_accuracy():
     from tscompress.findings import models as fm
 

@@ -331,7 +331,7 @@ def base_name(key, lang):
 method_names = {"qlora": "QLoRA", "qdora": "QDoRA", "lora": "LoRA", "dora": "DoRA", "qdylora": "QDyLoRA"}
 
 
-def row_name(method, base, lang):
+def row_name(method, base, lang, rank=None):
     if not base:  # a reference row: method is the base key
         return base_name(method, lang)
     if method == "full":
@@ -339,7 +339,7 @@ def row_name(method, base, lang):
                 "ru": f"полное дообучение (старт: {base_name(base, 'ru')})"}[lang]
     extra = "" if base == main_key else {"en": f" ({base_name(base, 'en')} base)",
                                           "ru": f" (база: {base_name(base, 'ru')})"}[lang]
-    return method_names[method] + extra
+    return method_names[method] + ("" if rank is None else f" r = {rank}") + extra
 
 
 t_all = sweep[sweep.seed == s0].copy()
@@ -575,8 +575,11 @@ for lang in plots.LANGS:  # how every fine-tuning of the chapter ended, and whet
                                          names={k: f"{method_names.get(k[1], k[1])}" + (f" r = {k[2]}" if k[2] else "")
                                                 for k in hs}))
 adapted = sweep[(sweep.seed == s0) & sweep.method.isin(["qlora", "qdora", "lora", "dora"])]
-run.glue("n_adapted", str(len(adapted)))
-run.glue("n_unchanged", str(int((adapted["changed_preds"] == 0).sum())))
+for lang in plots.LANGS:  # which adapters kept their base's predictions, and why
+    run.glue(f"unchanged_{lang}", fpeft.unchanged_text([
+        {"name": row_name(r.method, r.base, lang, int(r.rank)), "changed_preds": r.changed_preds,
+         "best_epoch": r.best_epoch, "val_loss": r.val_loss, "base_val_loss": refs0[r.base]["val_loss"]}
+        for r in adapted.itertuples()], lang))
 from tscompress.findings.quantization import budget_text
 
 for lang in plots.LANGS:

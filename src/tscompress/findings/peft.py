@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from ..names import number, percent
+from ..names import number, percent, plural
 from . import phrase as _shared_phrase  # noqa: F401  (one phrase mechanism for every chapter)
 
-__all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text"]
+__all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text"]
 
 _PHRASES: dict[str, dict[str, str]] = {
     "head": {"en": "The {bits}-bit quantile base lost on validation (loss {base_loss} against fp32's {fp32_loss}; "
@@ -37,7 +37,24 @@ _PHRASES: dict[str, dict[str, str]] = {
              "ru": "Ни одна квантильная база из {bits} бит не потеряла на валидации достаточно (потери не меньше чем в "
                    "{ratio} раза больше, чем у fp32 — {fp32_loss}: {losses}), поэтому возвращать было нечего и "
                    "эксперимент не запускался"},
+    "changed_all": {"en": "Every adapted model ({n}) changes at least one test prediction of its base",
+                    "ru": "Каждая модель с адаптерами ({n}) меняет хотя бы одно предсказание своей базы на тесте"},
+    "unchanged_head": {"en": "Of {n} adapted models, {k} {verb} exactly what their base predicts on every test case",
+                       "ru": "Из {n} моделей с адаптерами {k} {verb} ровно то же, что их база, на каждом тестовом "
+                             "примере"},
+    "unchanged_start": {"en": "validation kept the start (epoch 0: no epoch of training lowered the validation loss) "
+                              "for {items}",
+                        "ru": "валидация оставила старт (эпоха 0: ни одна эпоха обучения не снизила потери на "
+                              "валидации) для {items}"},
+    "unchanged_moved": {"en": "the chosen epoch lowered the validation loss without changing a test prediction for "
+                              "{items}",
+                        "ru": "выбранная эпоха снизила потери на валидации, не изменив ни одного предсказания на тесте, "
+                              "для {items}"},
+    "unchanged_item": {"en": "{name} (epoch {epoch}: {loss} against the base's {base_loss})",
+                       "ru": "{name} (эпоха {epoch}: {loss} против {base_loss} у базы)"},
 }
+
+_VERB = {"en": {"one": "predicts", "other": "predict"}, "ru": {"one": "предсказывает", "other": "предсказывают"}}
 
 
 def _p(key: str, lang: str, **values: object) -> str:
@@ -96,3 +113,22 @@ def no_recovery_text(bits: Sequence[int], ratio: float, fp32_loss: float, losses
     shown = "; ".join(f"int{b}: {number(v, lang)}" for b, v in losses.items())
     return _p("none", lang, bits=", ".join(str(b) for b in bits), ratio=number(ratio, lang, 1),
               fp32_loss=number(fp32_loss, lang), losses=shown)
+
+
+def unchanged_text(rows: Sequence[Mapping], lang: str) -> str:
+    """Which adapted models predict exactly what their base predicts on every test case, and why: validation chose
+    the start (epoch 0), or an epoch that moved the loss but no prediction. ``rows`` have ``name``,
+    ``changed_preds``, ``best_epoch``, ``val_loss`` and ``base_val_loss`` (the base's validation loss)."""
+    same = [r for r in rows if int(r["changed_preds"]) == 0]
+    if not same:
+        return _p("changed_all", lang, n=len(rows))
+    parts = [_p("unchanged_head", lang, n=len(rows), k=len(same), verb=plural(len(same), _VERB[lang], lang))]
+    start = [r for r in same if int(r["best_epoch"]) == 0]
+    moved = [r for r in same if int(r["best_epoch"]) != 0]
+    if start:
+        parts.append(_p("unchanged_start", lang, items=", ".join(r["name"] for r in start)))
+    if moved:
+        parts.append(_p("unchanged_moved", lang, items=", ".join(
+            _p("unchanged_item", lang, name=r["name"], epoch=int(r["best_epoch"]), loss=number(r["val_loss"], lang),
+               base_loss=number(r["base_val_loss"], lang)) for r in moved)))
+    return "; ".join(parts)
