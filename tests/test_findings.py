@@ -104,3 +104,24 @@ def test_below_majority_names_each_model_under_the_rate_and_reads_why_from_balan
     assert "TimesNet" not in text and "Transformer (0.580" in text and "gave up accuracy" in text
     assert "iTransformer (0.550" in text and "did not learn" in text
     assert fm.below_majority_text(rows[:1], 2, "ru").startswith("При кросс-валидации каждая модель")
+
+
+def test_recovery_text_says_which_runs_stopped_while_their_validation_loss_still_fell():
+    """Selection on an accuracy over few validation cases may stop a run whose loss still falls; the paragraph says
+    so with the chosen and the last epoch's losses, and says nothing when the loss did not fall (printed precision)."""
+    rows = fpeft.recovery_rows([{"method": "full", "rank": None, "val_loss": 0.2886, "test_accuracy": 0.911}],
+                               {"val_loss": 0.301, "test_accuracy": 0.908}, {"val_loss": 0.099, "test_accuracy": 0.949})
+    falling = {"full fine-tuning": [{"epoch": 0, "val_loss": 0.301, "best": True},
+                                    {"epoch": 1, "val_loss": 0.2886, "best": True},
+                                    {"epoch": 6, "val_loss": 0.210, "best": False}]}
+    flat = {"QLoRA r = 1": [{"epoch": 0, "val_loss": 0.301, "best": True},
+                            {"epoch": 3, "val_loss": 0.30102, "best": False}]}
+    args = ({"val_loss": 0.301, "test_accuracy": 0.908}, {"val_loss": 0.099, "test_accuracy": 0.949})
+    en = fpeft.recovery_text(2, rows, *args, "en", histories={**falling, **flat}, select="balanced_accuracy", val_n=54)
+    assert "kept falling — full fine-tuning (0.289 at epoch 1, 0.210 at epoch 6)" in en and "QLoRA" not in en
+    assert "54 validation cases" in en
+    ru = fpeft.recovery_text(2, rows, *args, "ru", histories=falling, select="balanced_accuracy", val_n=54)
+    assert "на 54 валидационных примерах" in ru and "0,210 на эпохе 6" in ru
+    assert "kept falling" not in fpeft.recovery_text(2, rows, *args, "en", histories=flat, select="balanced_accuracy",
+                                                     val_n=54)
+    assert "kept falling" not in fpeft.recovery_text(2, rows, *args, "en", histories=falling, select="loss", val_n=54)

@@ -558,8 +558,11 @@ if rec_key is not None:
         [("how", "peft_model"), ("val", "peft_recovered_val"), ("test", "peft_recovered_test"), ("acc", "test_accuracy"),
          ("changed_preds", "peft_changed"), ("ended", "q_ended")], lang), "recovery")
     for lang in plots.LANGS:
-        run.glue(f"recovery_{lang}", fpeft.recovery_text(int(rec_key[1:]), rec_table.to_dict("records"),
-                                                         ref_row(rec_key), ref_row("fp32"), lang))
+        run.glue(f"recovery_{lang}", fpeft.recovery_text(
+            int(rec_key[1:]), rec_table.to_dict("records"), ref_row(rec_key), ref_row("fp32"), lang,
+            histories={(f"QLoRA r = {k[2]}" if k[1] != "full" else names.method_name("full_ft", lang)): h
+                       for k, h in rec_histories.items() if k[0] == s0},
+            select=tc.select, val_n=len(ch.data(s0).val)))
 else:  # the page's table still exists: one row saying the experiment did not run
     run.save_tables(lambda lang: plots.display_table(pd.DataFrame([{k: "—" for k in ("how", "val", "test", "acc",
                                                                                       "changed_preds", "ended")}]),

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from ..names import number, percent, plural
+from ..names import RU_NOUNS, counted, number, percent, plural
 from . import phrase as _shared_phrase  # noqa: F401  (one phrase mechanism for every chapter)
 
-__all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text"]
+__all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling"]
 
 _PHRASES: dict[str, dict[str, str]] = {
     "head": {"en": "The {bits}-bit quantile base lost on validation (loss {base_loss} against fp32's {fp32_loss}; "
@@ -31,6 +31,18 @@ _PHRASES: dict[str, dict[str, str]] = {
              "ru": "r = {rank}: {val} потерь на валидации, {test} точности на тесте ({acc})"},
     "full": {"en": "{val} of the validation loss, {test} of the test accuracy ({acc})",
              "ru": "{val} потерь на валидации, {test} точности на тесте ({acc})"},
+    "kept_falling": {"en": ". After the chosen epoch the validation loss kept falling — {items}: the epoch is chosen on "
+                           "{criterion} (ties broken by the loss), which {cases} measure in steps of one case, so "
+                           "these runs stopped while their loss still improved",
+                     "ru": ". После выбранной эпохи потери на валидации продолжали падать — {items}: эпоха выбирается "
+                           "по {criterion} (при равенстве — по потерям), а её на {cases} видно лишь шагами в один "
+                           "пример, поэтому эти запуски остановились, когда потери ещё снижались"},
+    "kept_item": {"en": "{name} ({chosen} at epoch {epoch}, {last} at epoch {last_epoch})",
+                  "ru": "{name} ({chosen} на эпохе {epoch}, {last} на эпохе {last_epoch})"},
+    "criterion.accuracy": {"en": "validation accuracy", "ru": "точности на валидации"},
+    "criterion.balanced_accuracy": {"en": "validation balanced accuracy", "ru": "сбалансированной точности на валидации"},
+    "criterion.mean_accuracy": {"en": "the mean of validation accuracy and balanced accuracy",
+                                "ru": "среднему точности и сбалансированной точности на валидации"},
     "undefined": {"en": "undefined (the base lost no test accuracy)", "ru": "не определена (база не потеряла точности на тесте)"},
     "none": {"en": "No quantile base of {bits} bits lost enough on validation (its loss at least {ratio} times fp32's "
                    "{fp32_loss}: {losses}), so there was nothing to recover and the experiment did not run",
@@ -95,8 +107,14 @@ def _share(v: float, lang: str) -> str:
     return _p("undefined", lang) if v != v else percent(v, lang, 0)
 
 
-def recovery_text(bits: int, table: Sequence[Mapping], base: Mapping, fp32: Mapping, lang: str) -> str:
-    """The recovery experiment in one paragraph: what the base lost, what each rank and full fine-tuning won back."""
+def recovery_text(bits: int, table: Sequence[Mapping], base: Mapping, fp32: Mapping, lang: str,
+                  histories: Mapping[str, Sequence[Mapping]] | None = None, select: str = "loss",
+                  val_n: int = 0) -> str:
+    """The recovery experiment in one paragraph: what the base lost, what each rank and full fine-tuning won back.
+
+    ``histories`` (a run's name -> its epoch records, ``epoch``, ``val_loss``, ``best``) add which runs stopped while
+    their validation loss still fell (by more than the printed precision) after the chosen epoch: a selection on
+    an accuracy over few validation cases ends such runs early, and the fraction recovered is read at that epoch."""
     adapters = sorted((r for r in table if r["method"] != "full"), key=lambda r: r["rank"])
     full = [r for r in table if r["method"] == "full"]
     items = "; ".join(_p("item", lang, rank=int(r["rank"]), val=_share(r["recovered_val"], lang),
@@ -104,9 +122,31 @@ def recovery_text(bits: int, table: Sequence[Mapping], base: Mapping, fp32: Mapp
                       for r in adapters)
     full_text = (_p("full", lang, val=_share(full[0]["recovered_val"], lang), test=_share(full[0]["recovered_test"], lang),
                     acc=number(full[0]["test_accuracy"], lang)) if full else "—")
-    return _p("head", lang, bits=bits, base_loss=number(base["val_loss"], lang), fp32_loss=number(fp32["val_loss"], lang),
+    text = _p("head", lang, bits=bits, base_loss=number(base["val_loss"], lang), fp32_loss=number(fp32["val_loss"], lang),
               base_acc=number(base["test_accuracy"], lang), fp32_acc=number(fp32["test_accuracy"], lang), items=items,
               full=full_text)
+    falling = kept_falling(histories or {}) if select in ("accuracy", "balanced_accuracy", "mean_accuracy") else []
+    if falling:
+        cases = counted(val_n, RU_NOUNS["val_case.prep"] if lang == "ru" else {"one": "validation case",
+                                                                               "other": "validation cases"}, lang)
+        text += _p("kept_falling", lang, criterion=_p(f"criterion.{select}", lang), cases=cases,
+                   items=", ".join(_p("kept_item", lang, name=name, chosen=number(c["val_loss"], lang), epoch=c["epoch"],
+                                      last=number(l["val_loss"], lang), last_epoch=l["epoch"]) for name, c, l in falling))
+    return text
+
+
+def kept_falling(histories: Mapping[str, Sequence[Mapping]]) -> list[tuple[str, Mapping, Mapping]]:
+    """(name, chosen epoch's record, last epoch's record) of every run whose last validation loss is lower than its
+    chosen epoch's at the printed precision."""
+    out = []
+    for name, h in histories.items():
+        chosen = [r for r in h if r.get("best")]
+        if not h or not chosen:
+            continue
+        c, last = chosen[-1], h[-1]
+        if round(float(last["val_loss"]), LOSS_DECIMALS) < round(float(c["val_loss"]), LOSS_DECIMALS):
+            out.append((name, c, last))
+    return out
 
 
 def no_recovery_text(bits: Sequence[int], ratio: float, fp32_loss: float, losses: Mapping[int, float], lang: str) -> str:
