@@ -58,7 +58,8 @@ def test_russian_plurals_and_pairwise_text():
     a = np.array([1, 1, 0, 1], bool)
     b = np.array([0, 1, 0, 0], bool)
     assert "2 примера верно только у A, 0 — только у B" in pairwise_text({"A": a, "B": b}, "ru")
-    assert "2 cases only A got right, 0 only B" in pairwise_text({"A": a, "B": b}, "en")
+    assert "2 cases only A got right, 0 only B, exact McNemar p = 0.500" in pairwise_text({"A": a, "B": b}, "en")
+    assert "p = 0,500" in pairwise_text({"A": a, "B": b}, "ru")  # the edition's decimal comma
 
 
 def test_selection_text_says_when_validation_does_not_choose():
@@ -114,8 +115,8 @@ def test_reference_text_uses_mcnemar_against_the_reference():
     text = reference_text({"A": row(0.8), "B": row(0.2)}, {"test_accuracy": 0.8, "test_balanced_accuracy": 0.7},
                           {"A": same, "B": worse, "MiniRocket": ref_ok}, "en")
     assert "A 0.800 (balanced 0.500) cannot be told apart" in text
-    assert "B 0.200 (balanced 0.500) is significantly worse" in text
-    assert "значимо хуже" in reference_text({"B": row(0.2)}, {"test_accuracy": 0.8, "test_balanced_accuracy": 0.7},
+    assert "B 0.200 (balanced 0.500) is significantly worse (McNemar p < 0.001)" in text  # never "p = 0.00"
+    assert "значимо хуже (критерий Мак-Немара p < 0,001)" in reference_text({"B": row(0.2)}, {"test_accuracy": 0.8, "test_balanced_accuracy": 0.7},
                                            {"B": worse, "MiniRocket": ref_ok}, "ru")
 
 

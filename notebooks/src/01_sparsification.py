@@ -320,14 +320,14 @@ for lang in plots.LANGS:
     parts = []
     for r in s0[s0["method"] != "fp32"].sort_values(["fraction", "method"]).itertuples():
         res = mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])])
-        parts.append({"en": f"{METHODS[r.method][lang]} {r.fraction:.0%}: {res.b} / {res.c} cases, p = {res.p_value:.2f}",
+        parts.append({"en": f"{METHODS[r.method][lang]} {r.fraction:.0%}: {res.b} / {res.c} cases, {names.p_value(res.p_value, lang)}",
                       "ru": f"{METHODS[r.method][lang]} {r.fraction:.0%}: права только одна модель — {res.b} / {res.c}, "
-                            f"p = {res.p_value:.2f}"}[lang])
+                            f"{names.p_value(res.p_value, lang)}"}[lang])
     n_sig = sum(mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])]).significant
                 for r in s0[s0["method"] != "fp32"].itertuples())
     run.glue(f"vs_base_{lang}", "; ".join(parts))
     run.glue(f"n_sig_{lang}", {"en": f"{n_sig} of {len(parts)} differences are significant at p < 0.05",
-                               "ru": f"значимы при p < 0,05 {n_sig} из {len(parts)} различий"}[lang])
+                               "ru": f"значимых при p < 0,05 различий: {n_sig} из {len(parts)}"}[lang])
     near = [r for r in s0.itertuples() if r.test_single_class or r.test_accuracy_lo <= r.test_majority_rate <= r.test_accuracy_hi]
     run.glue(f"majority_{lang}", {"en": f"{len(near)} of {len(s0)} models (the uncompressed one included) cannot be told "
                                         f"apart from the majority-class rate",
@@ -339,10 +339,10 @@ for fraction in cfg.fractions:  # sparse + low-rank against plain low-rank at th
     b = s0[(s0["method"] == "lowrank") & (s0["fraction"] == fraction)].iloc[0]
     res = mcnemar(correct[("sparse_lowrank", fraction, ch.seeds[0])], correct[("lowrank", fraction, ch.seeds[0])])
     slr_parts["en"].append(f"{fraction:.0%}: weight error {a.weight_error:.2f} vs {b.weight_error:.2f}, accuracy "
-                           f"{plots.fmt_acc(a.test_accuracy)} vs {plots.fmt_acc(b.test_accuracy)} (p = {res.p_value:.2f})")
+                           f"{plots.fmt_acc(a.test_accuracy)} vs {plots.fmt_acc(b.test_accuracy)} ({names.p_value(res.p_value, 'en')})")
     slr_parts["ru"].append(f"{fraction:.0%}: ошибка весов {a.weight_error:.2f} против {b.weight_error:.2f}, точность "
                            f"{plots.fmt_acc(a.test_accuracy)} против {plots.fmt_acc(b.test_accuracy)} "
-                           f"(p = {res.p_value:.2f})")
+                           f"({names.p_value(res.p_value, 'ru')})")
 for lang in plots.LANGS:
     run.glue(f"slr_vs_lowrank_{lang}", "; ".join(slr_parts[lang]))
 for lang in plots.LANGS:  # the study's own 50% gap, gradient importance against low-rank, after fine-tuning

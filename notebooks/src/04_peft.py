@@ -630,7 +630,7 @@ lo_key = main_key
 for lang in plots.LANGS:  # did fine-tuning change its base's predictions beyond chance?
     sig = [(m, r, k, res) for m, r, k, res in recovered if res.significant]
     listed = "; ".join(f"{names.variant_name({'method': m, 'setting': f'r={r}' + ('' if k == main_key else f', {k} base')}, lang)}"
-                       f" ({res.b} / {res.c}, p = {names.number(res.p_value, lang, 3)})" for m, r, k, res in sig)
+                       f" ({res.b} / {res.c}, {names.p_value(res.p_value, lang)})" for m, r, k, res in sig)
     run.glue(f"recover_{lang}", {
         "en": f"{len(sig)} of {len(recovered)} adapted models differ significantly from their base before fine-tuning"
               + (f" (cases only the adapted / only the base got right): {listed}" if sig else ""),

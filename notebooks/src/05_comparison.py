@@ -327,7 +327,7 @@ for lang in plots.LANGS:
                 "ru": f"значимо отличаются от TimesNet fp32 {names.counted(len(sig), VARIANTS[lang], lang)} "
                       f"(в таблице отмечены *)"}[lang]
     elif len(sig):
-        lst = ", ".join(f"{names.variant_name(r, lang, base=True)} (p = {num(r['p_value'])})" for r in sig.to_dict("records"))
+        lst = ", ".join(f"{names.variant_name(r, lang, base=True)} ({names.p_value(r['p_value'], lang)})" for r in sig.to_dict("records"))
         text = {"en": f"significantly different from the fp32 TimesNet: {lst}",
                 "ru": f"значимо отличаются от TimesNet fp32: {lst}"}[lang]
     else:

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .names import interval, number, plural
+from .names import interval, number, p_value, plural
 
 __all__ = ["starting_point_text", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
            "recipe_choice_text", "reference_text"]
@@ -76,12 +76,12 @@ def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
                 verdict = "a significant difference" if res.significant else "not a significant difference"
                 cases = "case" if res.b == 1 else "cases"
                 parts.append(f"{a} vs {b}: {res.b} {cases} only {a} got right, {res.c} only {b}, "
-                             f"exact McNemar p = {res.p_value:.2f} — {verdict}")
+                             f"exact McNemar {p_value(res.p_value, lang)} — {verdict}")
             else:
                 verdict = "различие значимо" if res.significant else "различие не значимо"
                 cases = ru_plural(res.b, "пример", "примера", "примеров")
                 parts.append(f"{a} и {b}: {res.b} {cases} верно только у {a}, {res.c} — только у {b}, "
-                             f"точный критерий Мак-Немара p = {res.p_value:.2f} — {verdict}")
+                             f"точный критерий Мак-Немара {p_value(res.p_value, lang)} — {verdict}")
     return "; ".join(parts) if parts else ""
 
 
@@ -209,14 +209,14 @@ def reference_text(rows: Mapping[str, Mapping], reference: Mapping, correct: Map
             else:
                 how = "is significantly better" if a > b else "is significantly worse"
             parts.append(f"{name} {a:.3f} (balanced {r['test_balanced_accuracy']:.3f}) {how} "
-                         f"(McNemar p = {res.p_value:.2f})")
+                         f"(McNemar {p_value(res.p_value, lang)})")
         else:
             if not res.significant:
                 how = "от него неотличима"
             else:
                 how = "значимо лучше" if a > b else "значимо хуже"
             parts.append(f"{name} {a:.3f} (сбалансированная {r['test_balanced_accuracy']:.3f}) {how} "
-                         f"(критерий Мак-Немара p = {res.p_value:.2f})")
+                         f"(критерий Мак-Немара {p_value(res.p_value, lang)})")
     ref = reference
     if lang == "en":
         return (f"{reference_name} reaches {ref['test_accuracy']:.3f} (balanced {ref['test_balanced_accuracy']:.3f}); "
