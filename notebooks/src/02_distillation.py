@@ -294,9 +294,9 @@ for student in cfg.students:
         res = mcnemar(a, b)
         o, k = ({lang: names.setting_name(r["setting"], lang) for lang in plots.LANGS} for r in (ofa.iloc[0], kl.iloc[0]))
         verdict = {"en": f"OFA {o['en']} vs KL {k['en']}: {res.b} / {res.c} cases, "
-                         names.p_value(res.p_value, "en") + (" (significant)" if res.significant else " (not significant)"),
+                         + names.p_value(res.p_value, "en") + (" (significant)" if res.significant else " (not significant)"),
                    "ru": f"OFA {o['ru']} против KL {k['ru']}: прав только один — {res.b} / {res.c}, "
-                         names.p_value(res.p_value, "ru") + (" (значимо)" if res.significant else " (не значимо)")}
+                         + names.p_value(res.p_value, "ru") + (" (значимо)" if res.significant else " (не значимо)")}
     else:
         verdict = {"en": "not compared (one of the methods was not run)", "ru": "не сравнивалось (один из методов не запускался)"}
     for lang in plots.LANGS:

@@ -86,6 +86,16 @@ def number(value: float, lang: str, digits: int = 3, group: bool = True) -> str:
     return _numbers.format_decimal(value, format=pattern, locale=LOCALES[_lang(lang)])
 
 
+CRITERION_NAMES: dict[str, dict[str, str]] = {
+    # what an epoch or a setting is chosen on (tscompress.train.SELECT_CRITERIA); "ru": after «по», "ru_nom": subject
+    "accuracy": {"en": "validation accuracy", "ru": "точности на валидации", "ru_nom": "точность на валидации"},
+    "balanced_accuracy": {"en": "validation balanced accuracy", "ru": "сбалансированной точности на валидации",
+                          "ru_nom": "сбалансированная точность на валидации"},
+    "mean_accuracy": {"en": "the mean of validation accuracy and balanced accuracy",
+                      "ru": "среднему точности и сбалансированной точности на валидации",
+                      "ru_nom": "среднее точности и сбалансированной точности на валидации"},
+}
+
 LIST_SEP = {"en": ", ", "ru": "; "}
 """Between two numbers in a list or an interval: a Russian decimal comma must not double as a separator."""
 

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .names import interval, number, p_value, plural
+from .names import CRITERION_NAMES, interval, number, p_value, plural
 
 __all__ = ["starting_point_text", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
            "recipe_choice_text", "reference_text"]
@@ -85,11 +85,7 @@ def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
     return "; ".join(parts) if parts else ""
 
 
-_METRIC_NAMES = {
-    "accuracy": {"en": "validation accuracy", "ru": "точности на валидации", "ru_nom": "точность на валидации"},
-    "balanced_accuracy": {"en": "validation balanced accuracy", "ru": "сбалансированной точности на валидации",
-                          "ru_nom": "сбалансированная точность на валидации"},
-}
+_METRIC_NAMES = CRITERION_NAMES
 
 
 def selection_text(val_accuracies: Mapping[str, float], lang: str, metric: str = "accuracy") -> str:

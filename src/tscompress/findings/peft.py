@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from ..names import RU_NOUNS, counted, number, percent, plural
+from ..names import CRITERION_NAMES, RU_NOUNS, counted, number, percent, plural
 from . import phrase as _shared_phrase  # noqa: F401  (one phrase mechanism for every chapter)
 
 __all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling"]
@@ -39,10 +39,6 @@ _PHRASES: dict[str, dict[str, str]] = {
                            "пример, поэтому эти запуски остановились, когда потери ещё снижались"},
     "kept_item": {"en": "{name} ({chosen} at epoch {epoch}, {last} at epoch {last_epoch})",
                   "ru": "{name} ({chosen} на эпохе {epoch}, {last} на эпохе {last_epoch})"},
-    "criterion.accuracy": {"en": "validation accuracy", "ru": "точности на валидации"},
-    "criterion.balanced_accuracy": {"en": "validation balanced accuracy", "ru": "сбалансированной точности на валидации"},
-    "criterion.mean_accuracy": {"en": "the mean of validation accuracy and balanced accuracy",
-                                "ru": "среднему точности и сбалансированной точности на валидации"},
     "undefined": {"en": "undefined (the base lost no test accuracy)", "ru": "не определена (база не потеряла точности на тесте)"},
     "none": {"en": "No quantile base of {bits} bits lost enough on validation (its loss at least {ratio} times fp32's "
                    "{fp32_loss}: {losses}), so there was nothing to recover and the experiment did not run",
@@ -129,7 +125,7 @@ def recovery_text(bits: int, table: Sequence[Mapping], base: Mapping, fp32: Mapp
     if falling:
         cases = counted(val_n, RU_NOUNS["val_case.prep"] if lang == "ru" else {"one": "validation case",
                                                                                "other": "validation cases"}, lang)
-        text += _p("kept_falling", lang, criterion=_p(f"criterion.{select}", lang), cases=cases,
+        text += _p("kept_falling", lang, criterion=CRITERION_NAMES[select][lang], cases=cases,
                    items=", ".join(_p("kept_item", lang, name=name, chosen=number(c["val_loss"], lang), epoch=c["epoch"],
                                       last=number(l["val_loss"], lang), last_epoch=l["epoch"]) for name, c, l in falling))
     return text
