@@ -25,9 +25,10 @@ import torch
 
 from tscompress import data
 from tscompress.data import Dataset, available, git_blob_sha1, load_dataset, subsample
+from tscompress.data.locate import _aeon_data_dir
 from tscompress.errors import DataError
 
-AEON_DATA = Path(data._aeon_data_dir() or "")
+AEON_DATA = Path(_aeon_data_dir() or "")
 BM_TRAIN = AEON_DATA / "BasicMotions" / "BasicMotions_TRAIN.ts"
 BM_TEST = AEON_DATA / "BasicMotions" / "BasicMotions_TEST.ts"
 # a real UEA name that is not bundled with aeon, so a load of it must come from data_dir, cache or download
@@ -316,6 +317,24 @@ def test_corrupt_ts_file(tmp_path, content):
     with pytest.raises(DataError) as err:
         load_dataset("BasicMotions", data_dir=tmp_path, protocol="resample")
     assert "\n" not in str(err.value) and "BasicMotions_TRAIN.ts" in str(err.value)
+    # one readable line: never kilobytes of the file quoted back (< 300 characters with a 50-character file path)
+    assert len(str(err.value)) - len(str(tmp_path / "BasicMotions" / "BasicMotions_TRAIN.ts")) < 250, str(err.value)
+
+
+def test_a_bad_label_is_quoted_short_and_located(tmp_path):
+    """A "label" of kilobytes (numbers where the class should be): the error says which case and line, quotes a few
+    characters of it and its length."""
+    lines = BM_TRAIN.read_text().splitlines(keepends=True)
+    body, _, label = lines[-1].rstrip("\n").rpartition(":")
+    junk = ",".join(f"{0.001 * i:.6f}" for i in range(300))
+    path = tmp_path / "BasicMotions" / "BasicMotions_TRAIN.ts"
+    path.parent.mkdir()
+    path.write_text("".join(lines[:-1]) + f"{body}:{junk}\n")
+    with pytest.raises(DataError) as err:
+        load_dataset("BasicMotions", data_dir=tmp_path, protocol="resample")
+    text = str(err.value)
+    assert f"(line {len(lines)})" in text and f"({len(junk)} characters)" in text, text
+    assert len(text) - len(str(path)) < 250, text
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -460,7 +479,7 @@ def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data, "_extract", interrupted)
+    monkeypatch.setattr(data.download, "_extract", interrupted)
     with pytest.raises(KeyboardInterrupt):
         load_dataset(REMOTE, base_url=server.url)
     assert cache_files(tmp_path) == []
