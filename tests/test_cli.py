@@ -100,6 +100,12 @@ def test_unknown_dataset_fails_cleanly_and_leaves_nothing(tmp_path):
 
 
 def test_corrupt_data_fails_cleanly_and_keeps_previous_results(smoke_results, tmp_path):
+    """The command reads every dataset before its first chapter: a corrupt file is one line in seconds, no
+    notebook started. A chapter that fails inside its notebook anyway (here: run directly, without the command's
+    checks) keeps the executed notebook and its kernel log in .failed/ and the earlier results intact."""
+    from tscompress.errors import TscompressError
+    from tscompress.runner import run_chapter
+
     results, _ = smoke_results
     copy = tmp_path / "smoke"
     shutil.copytree(results, copy)
@@ -111,11 +117,37 @@ def test_corrupt_data_fails_cleanly_and_keeps_previous_results(smoke_results, tm
     proc = tscompress("run", "00_models", "--profile", "smoke", "--results-dir", str(copy), "--quiet",
                       "--data-dir", str(tmp_path / "data"), "-p", "dataset=BasicMotions")
     line = _one_line_error(proc)
-    assert "failed in cell" in line
+    assert "dataset BasicMotions: cannot parse" in line and "failed in cell" not in line, line
+    assert not (one / ".failed").exists() and proc.stdout == "", proc.stdout  # no chapter started
+    with pytest.raises(TscompressError, match="failed in cell"):
+        run_chapter("00_models", {"profile": "smoke", "dataset": "BasicMotions", "data_dir": str(tmp_path / "data")},
+                    one, progress=False)
     assert (one / "00_models" / "table1.csv").read_bytes() == before  # earlier results intact
     assert (one / ".failed" / "00_models.ipynb").is_file()
     assert (one / ".failed" / "00_models.kernel.log").is_file()
     assert not list(one.glob(".tmp-*"))
+
+
+def test_book_pdf_without_tex_fails_in_seconds(tmp_path):
+    """`book --pdf` on a machine without xelatex: one line before any chapter runs, not after the whole book."""
+    import os
+    import sys
+    import time
+
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool in ("jupyter-book",):  # this Python's own tools stay; TeX (in /usr/bin) does not
+        found = shutil.which(tool)
+        if found:
+            os.symlink(found, bare / tool)
+    t0 = time.perf_counter()
+    proc = tscompress("book", "--profile", "smoke", "--pdf", "--output", str(tmp_path / "out"),
+                      "--results-dir", str(tmp_path / "results"), env={"PATH": f"{bare}:{os.path.dirname(sys.executable)}"})
+    seconds = time.perf_counter() - t0
+    line = _one_line_error(proc)
+    assert "--pdf needs xelatex" in line, line
+    assert seconds < 10, seconds
+    assert not (tmp_path / "results").exists() and not (tmp_path / "out").exists()
 
 
 def test_list():

@@ -161,26 +161,16 @@ def test_ray_executor_keeps_going_past_a_failure_and_skips_its_dependants(local_
     assert sum(s == "ran" for s in status.values()) == len(g.nodes) - 2
 
 
-def test_book_and_cli_do_not_import_each_other():
-    import ast
-    from pathlib import Path
-
-    import tscompress
-
-    pkg = Path(tscompress.__file__).parent
-    for name, other in (("book.py", "cli"), ("runner.py", "cli"), ("graph.py", "cli"), ("runner.py", "book")):
-        tree = ast.parse((pkg / name).read_text(encoding="utf-8"))
-        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-        assert other not in imported, (name, other)
-
-
 TIMING = re.compile(r"seconds|_cpu$|_spe|_lat(64)?$|latency|speed|attn_text|time_verdict|ste_vs_qat|_mem_|mem_verdict|ff_"
-                    r"|loss")
+                    r"|loss|^recovery_|^unchanged_")
 """numbers.json keys that hold wall times, CPU times, latencies or memory, or sentences built from them, and losses:
 torch's float reductions depend on the number of threads (one per Ray task here, the machine's cores locally), so a
 loss may differ in its last digits (measured: 2e-5) while every prediction, accuracy and interval is the same. A
 sentence built from losses carries "loss" in its key (04's dylora_loss_cmp_*); one that ordered near-equal losses at
-full precision under another key made this test fail now and then (CI, 2026-12-04)."""
+full precision under another key made this test fail now and then (CI, 2026-12-04). The PEFT chapter's recovery and
+unchanged-adapter sentences quote validation losses to three decimals (smoke: 1.260 under Ray, 1.261 locally, and so
+"12 %" or "0 %" of a 0.008 loss gap recovered); their accuracies and predictions are compared through the other keys
+and the tables."""
 
 
 @pytest.mark.slow

@@ -77,10 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from .graph import execute, plan
+    from .preflight import preflight
     from .runner import ChapterTask, command_inputs, node_resources, resolve_chapter, root_or_error, seed_folder
 
     chapter = resolve_chapter(args.chapter, root_or_error())  # an unknown chapter fails before anything is printed
     given = command_inputs(args.profile, args.results_dir, args.param, args.data_dir, args.datasets, args.seeds)
+    preflight([chapter], given.datasets, given.params, root=given.root, executor=args.executor)
     t0 = time.perf_counter()
     task = ChapterTask(given.root, given.params, given.results, force=args.force,
                        progress=not args.quiet and args.executor == "local", seeds=given.seeds)

@@ -95,8 +95,14 @@ def notebook_parameters(notebook: Path) -> dict[str, Any]:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             params: dict[str, Any] = {}
             for node in ast.parse(cell.source).body:
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                    params[node.targets[0].id] = ast.literal_eval(node.value)
+                if isinstance(node, ast.Assign):  # a = 1; a = b = 1; a, b = 1, 2
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            params[target.id] = ast.literal_eval(node.value)
+                        elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                            for name, value in zip(target.elts, node.value.elts):
+                                if isinstance(name, ast.Name):
+                                    params[name.id] = ast.literal_eval(value)
                 elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
                     params[node.target.id] = ast.literal_eval(node.value)
             return params
@@ -172,7 +178,7 @@ def check_common(params: Mapping[str, Any], defaults: Mapping[str, Any], chapter
 
         info = available(merged["dataset"], merged.get("data_dir"))  # checks the name; never downloads
         if not info["found"] and not info["known"]:
-            from .data import _unknown_name_error
+            from .data.locate import _unknown_name_error
 
             error = _unknown_name_error(merged["dataset"], [Path(l["dir"]) for l in info["locations"]])
             raise ConfigError(f"chapter {chapter}: {error}")
@@ -486,3 +492,4 @@ def command_inputs(profile: str, results_dir: str | None, pairs, data_dir: str |
     params = chapter_params(pairs, profile, data_dir)
     names = resolve_datasets(datasets, params, profile)
     return CommandInputs(root, results, params, names, resolve_seeds(seeds, params, profile))
+
