@@ -46,6 +46,44 @@ def test_mcnemar_known_table():
     assert same.p_value == 1.0 and not same.significant
 
 
+def test_library_metrics_match_the_definitions_the_book_used():
+    """scikit-learn's balanced accuracy and scipy's exact binomial test give what the hand-written versions they
+    replaced gave: the mean recall over the classes present in the labels, and 2·P(X ≤ min(b, c)) for
+    X ~ Bin(b + c, 1/2), capped at 1."""
+    import math
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        k, n = int(rng.integers(2, 9)), int(rng.integers(1, 80))
+        labels = rng.integers(0, k, n)
+        preds = np.where(rng.random(n) < 0.6, labels, rng.integers(0, k + 1, n))  # k: a class never true
+        recalls = [np.mean(preds[labels == c] == c) for c in np.unique(labels)]
+        assert balanced_accuracy(labels, preds) == pytest.approx(float(np.mean(recalls)), abs=1e-12)
+    for n in range(1, 120):
+        for b in range(n + 1):
+            a = np.r_[np.ones(b, bool), np.zeros(n - b, bool)]
+            k = min(b, n - b)
+            expected = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n)
+            assert mcnemar(a, ~a).p_value == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_bootstrap_balanced_accuracy_is_scikit_learns_on_every_resample():
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 4, 57)
+    preds = np.where(rng.random(57) < 0.7, labels, rng.integers(0, 4, 57))
+    n_boot, level = 300, 0.9
+    idx = np.random.default_rng(11).integers(0, 57, size=(n_boot, 57))  # bootstrap_ci's draws for seed 11
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = [balanced_accuracy_score(labels[i], preds[i]) for i in idx]
+    expected = tuple(float(q) for q in np.quantile(stats, [0.05, 0.95]))
+    got = bootstrap_ci(labels, preds, "balanced_accuracy", n_boot=n_boot, level=level, seed=11)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
 def test_russian_plurals_and_pairwise_text():
     import numpy as np
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from tscompress.models import build_model, count_parameters
 from tscompress.quantize import (CodeStep, FakeQuantile, code_finetune, load_quantized, max_codes, nf4_quantize,
-                                 nf_tensor, pack_bits, project_, qat_fit, quantile_codebook, quantile_quantize, quantize,
+                                 nf_tensor, pack_bits, project_, qat_fit, quantile_codebook, quantile_quantize, quantize, save_quantized,
                                  ste_fit, uniform_quantize, unpack_bits)
 from tscompress.quantize.storage import file_breakdown
 
@@ -62,7 +62,7 @@ def test_saved_file_loads_to_the_same_predictions_and_is_about_the_accounting(me
     model = build_model("TimesNet", 3, 24, 2).eval()
     x = torch.randn(5, 24, 3)
     qm = method(model, 4).eval()
-    path = qm.save(tmp_path / "m.tsq")
+    path = save_quantized(qm, tmp_path / "m.tsq")
     back = load_quantized(path)
     with torch.no_grad():
         assert torch.equal(back(x), qm(x))

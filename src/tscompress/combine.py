@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .quantize import QuantizedModel, QuantizedTensor, named_quantizable, per_filter, quantile_tensor
+from .quantize import QuantizedModel, QuantizedTensor, named_quantizable, per_filter, quantile_tensor, save_quantized
 from .quantize.core import DEQUANTIZERS
 from .quantize.quantile import part_size, quantile_codebook
 
@@ -124,7 +124,7 @@ def quantize_variant(model: nn.Module, bits: int, path: str | os.PathLike, spars
     """Quantize ``model`` to ``bits`` (sparse-aware when ``sparse``), save the bit-packed file to
     ``path``; returns the quantized model and the file's size in bytes."""
     qm = sparse_quantile_quantize(model, bits) if sparse else _plain(model, bits)
-    saved = qm.save(Path(path))
+    saved = save_quantized(qm, Path(path))
     return qm, Path(saved).stat().st_size
 
 

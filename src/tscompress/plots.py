@@ -117,7 +117,6 @@ LABELS: dict[str, dict[str, str]] = {
     "variant": {"en": "variant", "ru": "вариант"},
     # PEFT chapter
     "peft_rank": {"en": "rank r", "ru": "ранг r"},
-    "peft_model": {"en": "fine-tuning", "ru": "дообучение"},
     "peft_recovered_val": {"en": "recovered, validation loss", "ru": "возвращено, потери на валидации"},
     "peft_recovered_test": {"en": "recovered, test accuracy", "ru": "возвращено, точность на тесте"},
     "peft_changed": {"en": "test predictions changed", "ru": "изменено предсказаний на тесте"},

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from ..names import CRITERION_NAMES, RU_NOUNS, counted, number, percent, plural
-from . import phrase as _shared_phrase  # noqa: F401  (one phrase mechanism for every chapter)
 
 __all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling"]
 

@@ -65,6 +65,21 @@ class _EncoderClassifier(TSClassifier):
     dropout: nn.Dropout
     projection: nn.Linear
 
+    def __init__(self, n_channels: int, seq_len: int, n_classes: int, *, d_model: int = 64, d_ff: int = 128,
+                 e_layers: int = 3, n_heads: int = 8, dropout: float = 0.1, attn_dropout: float = 0.0,
+                 activation: str = "gelu") -> None:
+        """Token embedding (the subclass's :meth:`_embedding`) -> encoder -> head over ``n_tokens`` tokens."""
+        super().__init__()
+        hp = self._resolve(n_channels, seq_len, n_classes, d_model=d_model, d_ff=d_ff, e_layers=e_layers,
+                           n_heads=n_heads, dropout=dropout, attn_dropout=attn_dropout, activation=activation)
+        self.enc_embedding = self._embedding(hp)
+        self.encoder = _encoder(hp)
+        self.dropout = nn.Dropout(hp["dropout"])
+        self.projection = nn.Linear(hp["d_model"] * self.n_tokens, self.n_classes)
+
+    def _embedding(self, hp: dict[str, Any]) -> nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def _resolve(self, n_channels: int, seq_len: int, n_classes: int, **hparams: Any) -> dict[str, Any]:
         hp = self.resolve_hparams(n_channels, seq_len, n_classes, **hparams)
         if hp["n_heads"] > hp["d_model"]:
@@ -102,16 +117,8 @@ class Transformer(_EncoderClassifier):
 
     NAME = "Transformer"
 
-    def __init__(self, n_channels: int, seq_len: int, n_classes: int, *, d_model: int = 64, d_ff: int = 128,
-                 e_layers: int = 3, n_heads: int = 8, dropout: float = 0.1, attn_dropout: float = 0.0,
-                 activation: str = "gelu") -> None:
-        super().__init__()
-        hp = self._resolve(n_channels, seq_len, n_classes, d_model=d_model, d_ff=d_ff, e_layers=e_layers,
-                           n_heads=n_heads, dropout=dropout, attn_dropout=attn_dropout, activation=activation)
-        self.enc_embedding = DataEmbedding(self.n_channels, hp["d_model"], max_len=self.seq_len, dropout=hp["dropout"])
-        self.encoder = _encoder(hp)
-        self.dropout = nn.Dropout(hp["dropout"])
-        self.projection = nn.Linear(hp["d_model"] * self.seq_len, self.n_classes)
+    def _embedding(self, hp: dict[str, Any]) -> nn.Module:
+        return DataEmbedding(self.n_channels, hp["d_model"], max_len=self.seq_len, dropout=hp["dropout"])
 
     @property
     def n_tokens(self) -> int:
@@ -129,16 +136,8 @@ class ITransformer(_EncoderClassifier):
 
     NAME = "iTransformer"
 
-    def __init__(self, n_channels: int, seq_len: int, n_classes: int, *, d_model: int = 64, d_ff: int = 128,
-                 e_layers: int = 3, n_heads: int = 8, dropout: float = 0.1, attn_dropout: float = 0.0,
-                 activation: str = "gelu") -> None:
-        super().__init__()
-        hp = self._resolve(n_channels, seq_len, n_classes, d_model=d_model, d_ff=d_ff, e_layers=e_layers,
-                           n_heads=n_heads, dropout=dropout, attn_dropout=attn_dropout, activation=activation)
-        self.enc_embedding = DataEmbeddingInverted(self.seq_len, hp["d_model"], dropout=hp["dropout"])
-        self.encoder = _encoder(hp)
-        self.dropout = nn.Dropout(hp["dropout"])
-        self.projection = nn.Linear(hp["d_model"] * self.n_channels, self.n_classes)
+    def _embedding(self, hp: dict[str, Any]) -> nn.Module:
+        return DataEmbeddingInverted(self.seq_len, hp["d_model"], dropout=hp["dropout"])
 
     @property
     def n_tokens(self) -> int:

@@ -9,7 +9,7 @@
 * :func:`ste_fit` — the classic straight-through estimator, for comparison (:mod:`.qat`);
 * :func:`code_finetune` — fine-tuning after PTQ by moving the codes of the weights with the largest
   gradient (PV-tuning's V step; :mod:`.finetune`);
-* :mod:`.storage` — bit-packed files (``QuantizedModel.save`` / ``QuantizedModel.load``).
+* :mod:`.storage` — bit-packed files (:func:`save_quantized` / :func:`load_quantized`).
 
 All methods return a :class:`QuantizedModel`: an ``nn.Module`` whose forward is the original
 model with dequantized weights, with ``nbytes()`` (the method's accounting), ``dequantized()``

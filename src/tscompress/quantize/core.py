@@ -141,16 +141,5 @@ class QuantizedModel(nn.Module):
             out[name] = float((qt.dequantize() - w).norm() / w.norm().clamp_min(1e-12))
         return out
 
-    def save(self, path) -> "Path":  # noqa: F821 - documented in storage
-        from .storage import save_quantized
-
-        return save_quantized(self, path)
-
-    @classmethod
-    def load(cls, path, map_location: str = "cpu") -> "QuantizedModel":
-        from .storage import load_quantized
-
-        return load_quantized(path, map_location=map_location)
-
     def extra_repr(self) -> str:
         return f"method={self.method}, bits={self.bits}, quantized={len(self.qtensors)} tensors"

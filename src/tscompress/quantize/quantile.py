@@ -114,7 +114,7 @@ def quantile_quantize(model: nn.Module, bits: int, skip: tuple[str, ...] = ()) -
     Convolution weights are grouped per output filter, all other parameters as a whole (the
     study's scheme). Parameters whose name starts with one of ``skip`` stay float32.
     Returns a :class:`~tscompress.quantize.core.QuantizedModel` (``.nbytes()`` = the study's
-    accounting, ``.dequantized()``, ``.save(path)``).
+    accounting, ``.dequantized()``; :func:`~tscompress.quantize.save_quantized` stores it).
     """
     _check_bits(bits)
     model = copy.deepcopy(model)

@@ -141,7 +141,6 @@ def _tensor(body: memoryview, e: dict) -> torch.Tensor:
 def load_quantized(path: str | os.PathLike[str], map_location: str = "cpu") -> QuantizedModel:
     """Read a file written by :func:`save_quantized`; the model is returned in eval mode."""
     from .. import models
-    from . import nf4, quantile, uniform  # noqa: F401 - register the dequantizers
 
     header, body, _ = _read(Path(path))
     model = models.build_model(**header["hparams"])

@@ -13,11 +13,10 @@ def target_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def target_params(model: nn.Module) -> int:
-    """Parameters (weights and biases) held by the Conv2d and Linear layers, and by the
-    :class:`~tscompress.sparsify.SparseLowRank` layers that replaced some of them."""
-    from .sparse_lowrank import SparseLowRank
-
-    layers = [m for _, m in target_layers(model)] + [m for m in model.modules() if isinstance(m, SparseLowRank)]
+    """Parameters (weights and biases) held by the Conv2d and Linear layers, and by the layers that replaced some of
+    them and say so (``replaces_target_layer = True``, as :class:`~tscompress.sparsify.SparseLowRank` does)."""
+    layers = [m for _, m in target_layers(model)] + [m for m in model.modules()
+                                                      if getattr(type(m), "replaces_target_layer", False)]
     return sum(p.numel() for m in layers for p in m.parameters(recurse=False))
 
 

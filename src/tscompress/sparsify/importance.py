@@ -11,7 +11,6 @@ removes the least important branches until a fraction of the Conv2d + Linear par
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import torch
 import torch.nn.functional as F

@@ -42,6 +42,9 @@ __all__ = ["SparseLowRank", "sparse_lowrank", "sparse_lowrank_bytes", "dense_wei
 class SparseLowRank(nn.Module):
     """A Conv2d or Linear whose weight is ``reshape(U @ V) + S`` (module docstring)."""
 
+    #: counted by :func:`~tscompress.sparsify.target_params` as the Conv2d or Linear it replaced
+    replaces_target_layer = True
+
     def __init__(self, layer: nn.Conv2d | nn.Linear, rank: int, density: float) -> None:
         """Split the layer's weight matrix ``W`` (``C_out × rest``) into the truncated SVD ``U V`` at ``rank``
         (``U`` carrying the singular values) and the sparse residual ``S``: the ``density`` share of entries of
