@@ -189,6 +189,11 @@ def environment_info(device: str | None = None) -> dict[str, Any]:
             info[name] = None
     if device and device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
+    root = project_root()
+    if root is not None:  # the lock's hash and the packages installed at other versions than it pins
+        from .lock import status
+
+        info["lock"] = status(root)
     return info
 
 
