@@ -16,15 +16,9 @@
 # контрольные точки для следующих глав и паспорт запуска.
 
 # %% tags=parameters
-profile = "quick"
-dataset = "Heartbeat"
-data_dir = None
-protocol = "auto"
-seed = None
-results_dir = None
-out_dir = None
-overrides = {}
-device = "auto"
+profile, dataset, seed, overrides = "quick", "Heartbeat", None, {}  # seed: one seed instead of the profile's list
+data_dir = results_dir = out_dir = None  # the data folder, where results go; None: the defaults
+protocol = device = "auto"
 
 # %%
 import numpy as np
@@ -33,9 +27,8 @@ import torch
 
 from tscompress import chapter, models, names, plots, report, study, train, variants
 
-ch = chapter.start("00_models", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol, seed=seed,
-                   results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
-                   parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
+ch = chapter.start("00_models", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
+                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
 run, prof = ch.run, ch.profile
 data = ch.data()
 print(f"profile {prof.name}: {prof.description}")

@@ -19,15 +19,9 @@
 # главы сравнения.
 
 # %% tags=parameters
-profile = "quick"
-dataset = "Heartbeat"
-data_dir = None
-protocol = "auto"
-seed = None
-results_dir = None
-out_dir = None
-overrides = {}
-device = "auto"
+profile, dataset, seed, overrides = "quick", "Heartbeat", None, {}  # seed: one seed instead of the profile's list
+data_dir = results_dir = out_dir = None  # the data folder, where results go; None: the defaults
+protocol = device = "auto"
 
 # %%
 import copy
@@ -37,9 +31,8 @@ import pandas as pd
 
 from tscompress import chapter, latency, models, names, plots, report, sparsify, study, train, variants
 
-ch = chapter.start("01_sparsification", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol,
-                   seed=seed, results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
-                   parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
+ch = chapter.start("01_sparsification", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
+                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
 run, prof = ch.run, ch.profile
 ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.sparsify

@@ -18,15 +18,9 @@
 # исследования и варианты для главы сравнения.
 
 # %% tags=parameters
-profile = "quick"
-dataset = "Heartbeat"
-data_dir = None
-protocol = "auto"
-seed = None
-results_dir = None
-out_dir = None
-overrides = {}
-device = "auto"
+profile, dataset, seed, overrides = "quick", "Heartbeat", None, {}  # seed: one seed instead of the profile's list
+data_dir = results_dir = out_dir = None  # the data folder, where results go; None: the defaults
+protocol = device = "auto"
 
 # %%
 import numpy as np
@@ -35,9 +29,8 @@ import pandas as pd
 from tscompress import chapter, models, names, plots, quantize, report, study, train, variants
 from tscompress.metrics import mcnemar
 
-ch = chapter.start("03_quantization", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol,
-                   seed=seed, results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
-                   parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
+ch = chapter.start("03_quantization", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
+                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
 run, prof = ch.run, ch.profile
 ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.quantize
@@ -80,7 +73,7 @@ for s in ch.seeds:
         for bits in cfg.ptq_bits:
             with run.timed(f"ptq_{method}{bits}_seed{s}"):
                 qm = quantize.quantize(pretrained, method, bits)
-                path = qm.save(run.path(f"ptq/{method}_int{bits}_seed{s}.tsq"))
+                path = quantize.save_quantized(qm, run.path(f"ptq/{method}_int{bits}_seed{s}.tsq"))
                 back = quantize.load_quantized(path)
             ev = train.evaluate(back, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
             size = path.stat().st_size
@@ -160,7 +153,7 @@ for s in ch.seeds:
                 moved = np.nan
                 if method == "quantile" and bits in cfg.qat_bits and cfg.qat_from_trained:
                     ste_from_trained[(bits, s)] = (latent, fit)
-        path = qm.save(run.path(f"{procedure}/{method}_int{bits}_seed{s}.tsq"))
+        path = quantize.save_quantized(qm, run.path(f"{procedure}/{method}_int{bits}_seed{s}.tsq"))
         stored_model = quantize.load_quantized(path)
         ev = train.evaluate(stored_model, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
         correct[(f"{method}+{procedure}", bits, s)] = ev.correct
@@ -350,7 +343,7 @@ for s in ch.seeds:
             if bits is not None and ptq_bits == bits and not training.startswith("STE int" + str(bits) + " ←"):
                 how = ("qat_trained" if "←" in training else "ste" if training.startswith("STE") else "qat")
                 cap = cfg.tune_epochs if "←" in training else cfg.qat_epochs
-                path = m.save(run.path(f"{how}/int{bits}_seed{s}.tsq"))
+                path = quantize.save_quantized(m, run.path(f"{how}/int{bits}_seed{s}.tsq"))
                 log.add(method=how, setting=f"int{bits}", evaluation=ev, base="TimesNet", seed=s, model=m,
                         stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=True,
                         case_index=d.test.index, validation=train.evaluate(m, d.val, device=ch.device, n_boot=0),

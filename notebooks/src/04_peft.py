@@ -18,15 +18,9 @@
 # главы сравнения.
 
 # %% tags=parameters
-profile = "quick"
-dataset = "Heartbeat"
-data_dir = None
-protocol = "auto"
-seed = None
-results_dir = None
-out_dir = None
-overrides = {}
-device = "auto"
+profile, dataset, seed, overrides = "quick", "Heartbeat", None, {}  # seed: one seed instead of the profile's list
+data_dir = results_dir = out_dir = None  # the data folder, where results go; None: the defaults
+protocol = device = "auto"
 
 # %%
 import copy
@@ -50,9 +44,8 @@ def span(values, fmt="{:.3f}"):
     return lo if lo == hi else f"{lo}–{hi}"
 
 
-ch = chapter.start("04_peft", profile=profile, dataset=dataset, data_dir=data_dir, protocol=protocol, seed=seed,
-                   results_dir=results_dir, out_dir=out_dir, overrides=overrides, device=device,
-                   parameters=dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=overrides))
+ch = chapter.start("04_peft", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
+                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
 run, prof = ch.run, ch.profile
 ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.peft
@@ -191,14 +184,20 @@ for s in ch.seeds:
     n_pre = sum(p.numel() for p in pre.parameters())
     bases = {k: make_base(k, pre) for k in dict.fromkeys(["fp32", hi_key, main_key, *cfg.extra_bases])}
     refs = {}
-    for key, (m, nbytes, _) in bases.items():
+
+    def measure_base(key):
+        """A base's test and validation scores, recorded as a reference and as a row of the table."""
+        m, nbytes, _ = bases[key]
         ev = train.evaluate(m, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
         val = train.evaluate(m, d.val, device=ch.device, n_boot=0)
         refs[key] = {"evaluation": ev, "val_accuracy": val.accuracy, "val_loss": val.loss, "stored_bytes": nbytes}
         rows.append({"seed": s, "method": key, "base": "", "rank": np.nan, "trainable": 0, "stored_bytes": nbytes,
                      "train_seconds": 0.0, "cpu_seconds": 0.0, "seconds_per_epoch": np.nan, "best_epoch": np.nan,
                      "val_accuracy": val.accuracy, "merge_max_diff": np.nan, **ev.summary("test_")})
-        print(f"seed {s} {key}: {ev.describe()}")
+        return ev
+
+    for key in bases:
+        print(f"seed {s} {key}: {measure_base(key).describe()}")
     refs_by_seed[s] = refs
     # the recovery experiment: the quantile base of the most bits whose validation loss is at least recover_ratio
     # times fp32's (chosen on validation only); none such: nothing was lost, nothing to recover
@@ -206,13 +205,7 @@ for s in ch.seeds:
         key = f"q{b}"
         if key not in bases:
             bases[key] = make_base(key, pre)
-            m, nbytes, _ = bases[key]
-            ev = train.evaluate(m, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
-            val = train.evaluate(m, d.val, device=ch.device, n_boot=0)
-            refs[key] = {"evaluation": ev, "val_accuracy": val.accuracy, "val_loss": val.loss, "stored_bytes": nbytes}
-            rows.append({"seed": s, "method": key, "base": "", "rank": np.nan, "trainable": 0, "stored_bytes": nbytes,
-                         "train_seconds": 0.0, "cpu_seconds": 0.0, "seconds_per_epoch": np.nan, "best_epoch": np.nan,
-                         "val_accuracy": val.accuracy, "merge_max_diff": np.nan, **ev.summary("test_")})
+            measure_base(key)
     lost = [b for b in sorted(cfg.recover_bits, reverse=True)
             if refs[f"q{b}"]["val_loss"] >= cfg.recover_ratio * refs["fp32"]["val_loss"]]
     rec_key = f"q{lost[0]}" if lost else None

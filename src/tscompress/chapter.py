@@ -145,7 +145,9 @@ def start(
         root = project_root() or Path.cwd()
         results_dir = str(root / "results" / profile / dataset)
     dev = str(resolve_device(device))
-    run = ChapterRun(chapter, results_dir, out_dir, profile=prof, parameters=dict(parameters or {}))
+    if parameters is None:  # what the run records as its parameters (the machine's folders left out)
+        parameters = dict(profile=profile, dataset=dataset, protocol=protocol, seed=seed, overrides=dict(overrides or {}))
+    run = ChapterRun(chapter, results_dir, out_dir, profile=prof, parameters=dict(parameters))
     ch = Chapter(chapter, prof, dataset, data_dir, protocol, seeds, dev, run)
     ch.recipe  # an unknown recipe name fails here, in one line
     ch.data(seeds[0])  # fail early, with a clear message, if the data is missing or bad
