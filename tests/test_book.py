@@ -163,6 +163,19 @@ def test_every_russian_chapter_page_writes_numbers_the_russian_way(smoke_book):
         assert not ambiguous, (name, ambiguous[:5])
 
 
+def test_russian_references_take_the_case_their_preposition_needs(smoke_book):
+    """«как на рисунке 2.2», «в таблице 6.4»: never Sphinx's nominative caption word after a preposition
+    («на Рисунок 2.2», «в Таблица 6.4»), which a bare {numref} renders."""
+    wrong = re.compile(r"(?<![\w-])(?:на|в|во|по|из|к|при|для|от|до)\s+(?:Рисун\w*|Таблиц\w*|таблица)\s+\d",
+                       re.IGNORECASE)
+    for name, page in _pages(smoke_book[0], "ru").items():
+        text = re.sub(r"<[^>]+>", " ", page).replace("\xa0", " ")
+        text = re.sub(r"\s+", " ", text)
+        found = [m.group(0) for m in wrong.finditer(text)
+                 if re.search(r"Рисун|Таблиц", m.group(0)) or m.group(0).split()[-2] == "таблица"]
+        assert not found, (name, found[:5])
+
+
 def test_russian_counted_nouns_agree_with_their_numbers(smoke_book):
     """Every "<integer> <noun>" on a Russian chapter page, for the nouns the glue counts (names.RU_NOUNS),
     has the form that CLDR's plural rules give for that number in one of the noun's grammatical cases."""

@@ -16,7 +16,7 @@ from .errors import ConfigError
 from .profiles import Profile, get_profile
 from .recipes import Recipe, get_recipe
 from .results import ChapterRun, project_root
-from .train import TrainConfig, resolve_device
+from .train import TrainConfig, resolve_device, set_seed
 
 __all__ = ["Chapter", "start", "use_threads"]
 
@@ -141,6 +141,9 @@ def start(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
     seeds = [seed] if seed is not None else list(prof.seeds)
+    # torch seeds its generator from the OS at start-up: a draw that no step seeds itself would differ from run to
+    # run; from here every draw follows the first seed
+    set_seed(seeds[0])
     if results_dir is None:
         root = project_root() or Path.cwd()
         results_dir = str(root / "results" / profile / dataset)

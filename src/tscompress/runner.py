@@ -492,4 +492,3 @@ def command_inputs(profile: str, results_dir: str | None, pairs, data_dir: str |
     params = chapter_params(pairs, profile, data_dir)
     names = resolve_datasets(datasets, params, profile)
     return CommandInputs(root, results, params, names, resolve_seeds(seeds, params, profile))
-

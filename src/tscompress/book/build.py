@@ -81,7 +81,9 @@ def build_book(root: Path, profile: str, datasets: list[str], params: dict[str, 
     if bad or not langs:
         raise ConfigError(f"unknown edition(s) {', '.join(bad) or '(none)'}; choose from: {', '.join(LANGS)}")
     chapters = chapter_names(root)
-    preflight(chapters, datasets, params, root=root, executor="local" if reuse else executor, pdf=pdf, book=True)
+    # --reuse runs no chapter: only the tools of the build itself are checked
+    preflight([] if reuse else chapters, [] if reuse else datasets, params, root=root,
+              executor="local" if reuse else executor, pdf=pdf, book=True)
     output = Path(output).resolve() if output else root / "_build" / profile
     output.mkdir(parents=True, exist_ok=True)
     steps: list[tuple[str, str, float]] = []

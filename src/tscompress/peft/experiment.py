@@ -64,6 +64,7 @@ def finetune(base: nn.Module, splits: Any, config: train.TrainConfig, method: st
             p.requires_grad_(True)
         params = list(model.parameters())
     elif method in METHODS:
+        train.set_seed(config.seed)  # the adapters' initial draws: this run's seed, not whatever ran before
         apply_lora(model, LoraConfig(r=rank, alpha=alpha_ratio * rank, dora=METHODS[method]))
         params = lora_parameters(model)
     else:
@@ -123,6 +124,7 @@ def dylora_finetune(base: nn.Module, splits: Any, config: train.TrainConfig, max
     """One DyLoRA (QDyLoRA on a quantized base) run: a rank from ``1..max_rank`` sampled per step
     (:class:`~tscompress.peft.dylora.RankSampler`), scaling fixed at ``alpha_ratio``, validation at the full rank."""
     model = copy.deepcopy(base)
+    train.set_seed(config.seed)  # the adapters' initial draws: this run's seed, not whatever ran before
     apply_lora(model, LoraConfig(r=max_rank, alpha=alpha_ratio * max_rank, dora=dora))
     params = lora_parameters(model)
     sampler = RankSampler.for_split(max_rank, len(splits.train.y), config.batch_size, seed=config.seed)
