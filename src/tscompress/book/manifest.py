@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..names import number
 from ..results import read_json
 
 
@@ -106,8 +107,6 @@ def _dataset_rows(results_dir: Path, chapters: list[str], lang: str,
                   seeds: list[int] | None = None) -> tuple[str, str, str, str, str, str]:
     """One dataset's row of the first page: name, protocol, train / val / test cases, classes and the test
     set's majority rate, channels × length, and the wall time of all its chapters (over every seed)."""
-    from ..names import number
-
     first = read_json(results_dir / chapters[0] / "manifest.json")
     data = next(iter(first.get("data", {}).values()), {})
     sizes = data.get("sizes", {})
@@ -145,7 +144,7 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
     lines = [f"```{{rubric}} {_t('heading', lang)}", "```", ""]
     if protocol != "official":
         n_test = sizes.get("test") or 0
-        pts = f"{100 / n_test:.1f}" if n_test else "?"
+        pts = number(100 / n_test, lang, 1) if n_test else "?"  # «1,6 п.п.» in the Russian edition
         key = {"tslib": "warn_tslib", "cv": "warn_cv"}.get(protocol, "warn_resample")
         body = _t(key, lang, pts=pts, k=data.get("n_folds", "k"))
         # a titled admonition: {warning} takes no title, its argument would run into the body text
