@@ -27,7 +27,8 @@ def _manifest(folder: Path, official):
     data = {"name": "Heartbeat", "protocol": "resample", "sizes": {"train": 1, "val": 1, "test": 1},
             "files": {"source": "data_dir", "dir": "/somewhere", "train": rec, "test": None}}
     (folder / "manifest.json").write_text(json.dumps({"profile": "quick", "protocol": "resample", "seeds": [0],
-                                                      "data": {"0": data}, "wall_seconds": 1.0}))
+                                                      "data": {"0": data}, "wall_seconds": 1.0,
+                                                      "finished": "2026-12-06T03:32:11+00:00"}))
 
 
 def test_first_page_names_the_data_file_and_says_when_it_is_not_the_official_one(tmp_path):
@@ -39,6 +40,10 @@ def test_first_page_names_the_data_file_and_says_when_it_is_not_the_official_one
     assert "/somewhere" not in en + ru
     _manifest(tmp_path / "other" / "00_models", True)
     assert "identical to the official file" in book.manifest_markdown(tmp_path / "other", ["00_models"], "en")
+    # each edition's own chapter names, dates and numbers; no chapter id, no ISO timestamp
+    assert "| 1. Модели | 1 | 06.12.2026, 03:32 UTC |" in ru and "один пример = 100,0 п.п." in ru
+    assert "| 1. Models | 1 | 2026-12-06 03:32 UTC |" in en and "one case = 100.0 accuracy points" in en
+    assert "00_models" not in ru + en and "T03:32" not in ru + en
 
 
 def test_russian_tables_get_russian_numbers_without_breaking_columns():

@@ -40,6 +40,7 @@ TEXT = {
     "shape": {"ru": "Каналы × длина", "en": "Channels × length"},
     "wall": {"ru": "Время счёта, с", "en": "Wall time, s"},
     "finished": {"ru": "Завершена", "en": "Finished"},
+    "when": {"ru": "{d:%d.%m.%Y}, {d:%H:%M} UTC", "en": "{d:%Y-%m-%d} {d:%H:%M} UTC"},
     "total": {"ru": "Всего", "en": "Total"},
     "seeds_nodes": {"ru": "{seeds}; каждый сид — отдельный запуск каждой главы; страницы показывают сид {first}, а в разделе "
                           "«По сидам» — среднее и разброс по всем",
@@ -166,7 +167,7 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
         (_t("commit", lang), f"`{commit}`"),
         (_t("lock", lang), _lock_text(env.get("lock"), lang)),
         (_t("files", lang), _files_text(data.get("files") or {}, lang)),
-        (_t("built", lang), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        (_t("built", lang), _t("when", lang, d=datetime.now(timezone.utc))),
     ]
     lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
     if seeds:  # the first seed's run, then every seed's
@@ -174,13 +175,14 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
         lines += [f"| {_t('chapter', lang)} | {_t('wall_first', lang, first=seeds[0])} | {_t('wall_seeds', lang)} | "
                   f"{_t('finished', lang)} |", "|---|---:|---:|---|"]
         for c in chapters:
-            lines.append(f"| {c} | {seconds[c]:.0f} | {every[c]:.0f} | {manifests[c].get('finished', '')} |")
-        lines.append(f"| **{_t('total', lang)}** | **{sum(seconds.values()):.0f}** | **{sum(every.values()):.0f}** | |")
+            lines.append(f"| {_chapter(c, lang)} | {number(seconds[c], lang, 0)} | {number(every[c], lang, 0)} | "
+                         f"{_finished(manifests[c], lang)} |")
+        lines.append(f"| **{_t('total', lang)}** | **{number(sum(seconds.values()), lang, 0)}** | **{number(sum(every.values()), lang, 0)}** | |")
     else:
         lines += [f"| {_t('chapter', lang)} | {_t('wall', lang)} | {_t('finished', lang)} |", "|---|---:|---|"]
         for c in chapters:
-            lines.append(f"| {c} | {seconds[c]:.0f} | {manifests[c].get('finished', '')} |")
-        lines.append(f"| **{_t('total', lang)}** | **{sum(seconds.values()):.0f}** | |")
+            lines.append(f"| {_chapter(c, lang)} | {number(seconds[c], lang, 0)} | {_finished(manifests[c], lang)} |")
+        lines.append(f"| **{_t('total', lang)}** | **{number(sum(seconds.values()), lang, 0)}** | |")
     if datasets:
         lines += ["", _t("datasets_intro", lang), "",
                   "| " + " | ".join(_t(k, lang) for k in ("dataset", "protocol", "splits", "classes_majority",
@@ -188,6 +190,33 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
                   "|---|---|---|---|---|---:|"]
         lines += ["| " + " | ".join(_dataset_rows(folder, chapters, lang, seeds)) + " |" for folder in datasets]
     return "\n".join(lines) + "\n"
+
+
+#: the chapters as the first page's time table names them
+CHAPTER_TITLES = {
+    "00_models": {"ru": "Модели", "en": "Models"},
+    "01_sparsification": {"ru": "Разреживание", "en": "Sparsification"},
+    "02_distillation": {"ru": "Дистилляция", "en": "Distillation"},
+    "03_quantization": {"ru": "Квантование", "en": "Quantization"},
+    "04_peft": {"ru": "PEFT", "en": "PEFT"},
+    "05_comparison": {"ru": "Сравнение", "en": "Comparison"},
+}
+
+
+def _chapter(chapter: str, lang: str) -> str:
+    """``03_quantization`` -> ``4. Квантование`` (the book's chapter number; an unknown chapter: its id)."""
+    title = CHAPTER_TITLES.get(chapter, {}).get(lang)
+    return f"{int(chapter[:2]) + 1}. {title}" if title and chapter[:2].isdigit() else chapter
+
+
+def _finished(manifest: dict[str, Any], lang: str) -> str:
+    """When a chapter's run ended, in the edition's date format (UTC); as recorded if it does not parse."""
+    text = manifest.get("finished") or ""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return _t("when", lang, d=when.astimezone(timezone.utc) if when.tzinfo else when)
 
 
 def _lock_text(lock: dict[str, Any] | None, lang: str) -> str:
