@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..names import number
-from ..results import read_json
+from ..results import project_root, read_json
 
 
 TEXT = {
@@ -192,21 +192,16 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
     return "\n".join(lines) + "\n"
 
 
-#: the chapters as the first page's time table names them
-CHAPTER_TITLES = {
-    "00_models": {"ru": "Модели", "en": "Models"},
-    "01_sparsification": {"ru": "Разреживание", "en": "Sparsification"},
-    "02_distillation": {"ru": "Дистилляция", "en": "Distillation"},
-    "03_quantization": {"ru": "Квантование", "en": "Quantization"},
-    "04_peft": {"ru": "PEFT", "en": "PEFT"},
-    "05_comparison": {"ru": "Сравнение", "en": "Comparison"},
-}
-
-
 def _chapter(chapter: str, lang: str) -> str:
-    """``03_quantization`` -> ``4. Квантование`` (the book's chapter number; an unknown chapter: its id)."""
-    title = CHAPTER_TITLES.get(chapter, {}).get(lang)
-    return f"{int(chapter[:2]) + 1}. {title}" if title and chapter[:2].isdigit() else chapter
+    """``03_quantization`` -> ``4. Квантование``: the book's chapter number and the part of its page's title before
+    the colon (``book/<lang>/<chapter>.md``, the one place the title is written); the id if there is no page."""
+    root = project_root()
+    page = root / "book" / lang / f"{chapter}.md" if root else None
+    if page is None or not page.is_file() or not chapter[:2].isdigit():
+        return chapter
+    heading = next((line for line in page.read_text(encoding="utf-8").splitlines() if line.startswith("# ")), "")
+    title = heading[2:].split(":", 1)[0].strip()
+    return f"{int(chapter[:2]) + 1}. {title}" if title else chapter
 
 
 def _finished(manifest: dict[str, Any], lang: str) -> str:
