@@ -257,6 +257,20 @@ def test_few_cases_per_class_fall_back_with_a_note(tmp_path):
     assert len(cv.test) == 4
 
 
+def test_splits_without_room_to_stratify_still_have_their_sizes(tmp_path):
+    """Fewer picks than classes, or every class smaller than the folds: scikit-learn cannot stratify, the size wins."""
+    lines = ["@problemName Pairs", "@univariate true", "@equalLength true", "@classLabel true a b c d", "@data"]
+    lines += [f"{k},{k + 1},{k % 3}:{'abcd'[k % 4]}" for k in range(8)]  # two cases per class
+    (tmp_path / "Pairs_TRAIN.ts").write_text("\n".join(lines) + "\n")
+    cv = [load_dataset("Pairs", data_dir=tmp_path, protocol="cv", n_folds=4, fold=f, val_fraction=0.3)
+          for f in range(4)]
+    assert sorted(i for ds in cv for i in ds.test.index.tolist()) == list(range(8))
+    ds = load_dataset("BasicMotions", protocol="official")
+    small = subsample(ds, max_train=2, max_eval=3, seed=1)
+    assert (len(small.train), len(small.val), len(small.test)) == (2, 3, 3)
+    assert subsample(ds, max_train=2, max_eval=3, seed=1).train.index.tolist() == small.train.index.tolist()
+
+
 def test_blank_lines_and_nan_labels(tmp_path):
     """aeon rejects blank lines after @data and rewrites 'nan' inside labels; both are handled."""
     lines = ["@problemName Fruit", "@univariate true", "@equalLength true", "@classLabel true banana apple", "@data"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from ..errors import DataError
 
@@ -14,41 +16,28 @@ PROTOCOLS: tuple[str, ...] = ("auto", "official", "resample", "tslib", "cv")
 
 
 # ---------------------------------------------------------------------------------------------- splitting
-def _rng(seed: int, *stage: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, *stage]))
+def _rng(seed: int, *stage: int) -> int:
+    """The ``random_state`` scikit-learn gets for one stage of the splits of ``seed``: independent per stage."""
+    return int(np.random.SeedSequence([seed, *stage]).generate_state(1)[0])
 
 
-def _stratified_pick(labels: np.ndarray, n_part: int, rng: np.random.Generator) -> np.ndarray:
-    """Boolean mask choosing ``n_part`` positions with each class's share within one case of proportional.
+def _stratified_pick(labels: np.ndarray, n_part: int, random_state: int) -> np.ndarray:
+    """Boolean mask choosing ``n_part`` positions with each class's share within one case of proportional
+    (scikit-learn's stratified ``train_test_split``).
 
-    When there is room, every class with >= 2 cases keeps at least one case on each side, and a class with a
-    single case stays on the unpicked side; when there is not, the size wins.
+    A class with a single case cannot be stratified and stays on the unpicked side; when a side has no room for
+    one case of every class, the pick is unstratified (the size wins).
     """
     n = len(labels)
     _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    ideal = counts * (n_part / n)
-    lo = np.zeros_like(counts)
-    hi = counts.copy()
-    multi = counts >= 2
-    if multi.sum() <= n_part:
-        lo[multi] = 1
-    if multi.sum() <= n - n_part:
-        hi[multi] = counts[multi] - 1
-    hi[counts == 1] = 0
-    if hi.sum() < n_part:
-        hi = counts.copy()
-    k = np.clip(np.floor(ideal).astype(int), lo, hi)
-    tie = rng.random(len(counts))
-    while k.sum() < n_part:
-        score = np.where(k < hi, ideal - k, -np.inf)
-        k[np.lexsort((tie, -score))[0]] += 1
-    while k.sum() > n_part:
-        score = np.where(k > lo, k - ideal, -np.inf)
-        k[np.lexsort((tie, -score))[0]] -= 1
+    pool = np.flatnonzero(counts[inverse] >= 2)
+    n_classes = int((counts >= 2).sum())
+    stratify = labels[pool] if n_classes <= n_part <= len(pool) - n_classes else None
+    if stratify is None:
+        pool = np.arange(n)
+    _, picked = train_test_split(pool, test_size=n_part, stratify=stratify, random_state=random_state)
     mask = np.zeros(n, dtype=bool)
-    for c, kc in enumerate(k):
-        members = np.flatnonzero(inverse == c)
-        mask[rng.permutation(members)[:kc]] = True
+    mask[picked] = True
     return mask
 
 
@@ -56,23 +45,26 @@ def _part_size(n: int, fraction: float) -> int:
     return int(min(max(np.floor(fraction * n + 0.5), 1), n - 1))
 
 
-def _split(idx: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator,
+def _split(idx: np.ndarray, y: np.ndarray, fraction: float, random_state: int,
            what: str) -> tuple[np.ndarray, np.ndarray]:
     """Stratified split of case ids ``idx`` into (rest, part) with about ``fraction`` of them in part."""
     if len(idx) < 2:
         raise DataError(f"too few cases ({len(idx)}) to split off a {what} part; use a larger dataset")
-    mask = _stratified_pick(y[idx], _part_size(len(idx), fraction), rng)
+    mask = _stratified_pick(y[idx], _part_size(len(idx), fraction), random_state)
     return np.sort(idx[~mask]), np.sort(idx[mask])
 
 
-def _stratified_folds(y: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Fold number of every case: each class dealt round-robin (shuffled) so folds differ by <= 1 per class."""
+def _stratified_folds(y: np.ndarray, n_folds: int, random_state: int) -> np.ndarray:
+    """Fold number of every case: scikit-learn's shuffled ``StratifiedKFold`` (folds differ by <= 1 per class);
+    plain shuffled ``KFold`` when every class has fewer cases than folds."""
+    _, counts = np.unique(y, return_counts=True)
+    splitter = (StratifiedKFold if counts.max() >= n_folds else KFold)(n_folds, shuffle=True,
+                                                                       random_state=random_state)
     fold_of = np.empty(len(y), dtype=np.int64)
-    offset = 0
-    for c in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == c))
-        fold_of[members] = (offset + np.arange(len(members))) % n_folds
-        offset += len(members)
+    with warnings.catch_warnings():  # a class with fewer cases than folds: the notes say which part misses it
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        for fold, (_, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
+            fold_of[test] = fold
     return fold_of
 
 
