@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import phrases
 from .metrics import mcnemar
 from .names import LIST_SEP, counted, number, p_value, variant_name
 
@@ -43,13 +44,7 @@ ALPHA = 0.05
 NONINFERIORITY_MARGIN = 0.05
 """A loss of accuracy smaller than this (5 points) counts as "little" for a non-inferiority claim."""
 
-VERDICTS = {
-    "holds": {"en": "holds", "ru": "подтверждается"},
-    "does_not_hold": {"en": "does not hold", "ru": "не подтверждается"},
-    "cannot_tell": {"en": "cannot be told apart", "ru": "неразличимо"},
-    "uninformative": {"en": "not testable: majority-rate models", "ru": "не проверяемо: модели на уровне доли мажоритарного класса"},
-    "not_tested": {"en": "not tested", "ru": "не проверялось"},
-}
+VERDICTS = phrases.table("verdicts")
 
 LEVEL_TOLERANCE = 0.05
 """Two sparsified models are "at the same level" when the fractions of parameters they actually removed differ by at

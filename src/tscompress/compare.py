@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import phrases
 from .latency import side_by_side
 from .metrics import mcnemar
 from .names import kib, number, variant_name
@@ -246,8 +247,7 @@ def mcnemar_cell(row: Mapping[str, Any], lang: str) -> str:
             + (" *" if row.get("significant") else ""))
 
 
-_STOPS = {"patience": {"en": "patience", "ru": "терпение"}, "cap": {"en": "cut at the cap", "ru": "обрезано пределом"},
-          "converged": {"en": "converged", "ru": "сошлось"}, "fixed": {"en": "fixed", "ru": "фиксировано"}}
+_STOPS = phrases.table("stops")
 
 
 def budget_cell(row: dict, lang: str) -> str:
@@ -290,11 +290,7 @@ def dominated(rows: pd.DataFrame, by: pd.DataFrame, cost: str = "stored_bytes",
     return pd.Series(flags, index=rows.index, dtype=bool)
 
 
-_CHAPTER_NAMES = {
-    "01_sparsification": {"en": "sparsification", "ru": "разреживания"},
-    "03_quantization": {"en": "quantization", "ru": "квантования"},
-    "05_comparison": {"en": "combined pipelines", "ru": "комбинированных конвейеров"},
-}
+_CHAPTER_NAMES = phrases.table("comparison_chapters")
 
 
 def _smallest(rows: pd.DataFrame, lang: str) -> str:

@@ -17,45 +17,18 @@ from typing import Any, Mapping
 from babel import Locale
 from babel import numbers as _numbers
 
+from . import phrases
+
 __all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "interval", "p_value", "plural",
            "counted", "RU_NOUNS", "CHAPTER_NAMES", "chapter_name", "short_number"]
 
 LOCALES = {"en": "en", "ru": "ru"}
 
-METHOD_NAMES: dict[str, dict[str, str]] = {
-    "baseline": {"en": "baseline", "ru": "базовая модель"},
-    "lowrank": {"en": "low-rank (SVD)", "ru": "низкоранговое (SVD)"},
-    "sparse_lowrank": {"en": "sparse + low-rank", "ru": "разреженное + низкоранговое"},
-    "importance": {"en": "gradient importance", "ru": "по важности градиента"},
-    "magnitude": {"en": "magnitude pruning", "ru": "прунинг по модулю"},
-    "kl": {"en": "KL distillation", "ru": "KL-дистилляция"},
-    "ofa": {"en": "OFA distillation", "ru": "OFA-дистилляция"},
-    "quantile": {"en": "quantile", "ru": "квантильное"},
-    "uniform": {"en": "uniform", "ru": "равномерное"},
-    "nf": {"en": "NormalFloat", "ru": "NormalFloat"},
-    "qat": {"en": "QAT", "ru": "QAT"},
-    "ste": {"en": "STE", "ru": "STE"},
-    "lora": {"en": "LoRA", "ru": "LoRA"},
-    "dora": {"en": "DoRA", "ru": "DoRA"},
-    "qlora": {"en": "QLoRA", "ru": "QLoRA"},
-    "qdora": {"en": "QDoRA", "ru": "QDoRA"},
-    "qdylora": {"en": "QDyLoRA", "ru": "QDyLoRA"},
-    "full_ft": {"en": "full fine-tuning", "ru": "полное дообучение"},
-    "codes": {"en": "code fine-tuning", "ru": "дообучение кодов"},
-    "ste_tune": {"en": "STE fine-tuning", "ru": "дообучение с STE"},
-    "qat_trained": {"en": "QAT from the trained model", "ru": "QAT от обученной модели"},
-}
+METHOD_NAMES: dict[str, dict[str, str]] = phrases.table("methods")
 """Every method identifier a chapter records, with its name in each edition (one place: tables,
 figures and glued text all take names from here)."""
 
-CHAPTER_NAMES: dict[str, dict[str, str]] = {
-    "00_models": {"en": "baseline", "ru": "базовая"},
-    "01_sparsification": {"en": "sparsification", "ru": "разреживание"},
-    "02_distillation": {"en": "distillation", "ru": "дистилляция"},
-    "03_quantization": {"en": "quantization", "ru": "квантование"},
-    "04_peft": {"en": "PEFT", "ru": "PEFT"},
-    "05_comparison": {"en": "combined", "ru": "комбинации"},
-}
+CHAPTER_NAMES: dict[str, dict[str, str]] = phrases.table("chapters")
 """The chapter a variant comes from, as the comparison's tables and legends name it."""
 
 
@@ -64,12 +37,7 @@ def chapter_name(chapter: str, lang: str) -> str:
     return CHAPTER_NAMES.get(chapter, {}).get(_lang(lang), chapter)
 
 
-_WORDS = {
-    "base": {"en": "base", "ru": "база"},
-    "from": {"en": "from", "ru": "из"},
-    "of": {"en": "of", "ru": "из"},
-    "nominal": {"en": "nominal", "ru": "номинально"},
-}
+_WORDS = phrases.table("words")
 
 
 def _lang(lang: str) -> str:

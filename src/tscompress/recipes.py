@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
+from . import phrases
 from .errors import ConfigError
 from .train import CVResult, EvalResult, TrainConfig, cross_validate, evaluate_logits, fit, predict_logits, set_seed
 
@@ -75,29 +76,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
 ``val_accuracy`` is the original loop (TSLib's recipe with validation instead of test)."""
 
 
-RECIPE_LABELS: dict[str, dict[str, str]] = {
-    "val_accuracy": {"en": "epoch by validation accuracy (original loop)",
-                     "ru": "эпоха по точности на валидации (исходный цикл)"},
-    "val_loss": {"en": "epoch by validation loss", "ru": "эпоха по потерям на валидации"},
-    "val_balanced": {"en": "epoch by validation balanced accuracy",
-                     "ru": "эпоха по сбалансированной точности на валидации"},
-    "weighted": {"en": "class-weighted loss, epoch by validation balanced accuracy",
-                 "ru": "взвешенные по классам потери, эпоха по сбалансированной точности"},
-    "balanced_sampler": {"en": "class-balanced sampling, epoch by validation balanced accuracy",
-                         "ru": "сбалансированная выборка классов, эпоха по сбалансированной точности"},
-    "weighted_loss_select": {"en": "class-weighted loss, epoch by validation loss",
-                             "ru": "взвешенные по классам потери, эпоха по потерям на валидации"},
-    "weighted_mean_select": {"en": "class-weighted loss, epoch by the mean of validation accuracy and balanced accuracy",
-                             "ru": "взвешенные по классам потери, эпоха по среднему точности и сбалансированной точности"},
-    "weighted_lr3e-4": {"en": "class-weighted loss, learning rate 3·10⁻⁴",
-                        "ru": "взвешенные по классам потери, скорость обучения 3·10⁻⁴"},
-    "weighted_wd1e-2": {"en": "class-weighted loss, weight decay 10⁻²",
-                        "ru": "взвешенные по классам потери, затухание весов 10⁻²"},
-    "weighted_fixed": {"en": "class-weighted loss, fixed epochs, retrained on train + validation",
-                       "ru": "взвешенные по классам потери, фиксированное число эпох, дообучение на обучении + валидации"},
-    "weighted_top_k1": {"en": "class-weighted loss, TimesNet top_k = 1 (TSLib's Heartbeat setting)",
-                        "ru": "взвешенные по классам потери, TimesNet top_k = 1 (настройка TSLib для Heartbeat)"},
-}
+RECIPE_LABELS: dict[str, dict[str, str]] = phrases.table("recipes")
 """One display name per recipe and language (pages never show the identifiers)."""
 
 

@@ -19,6 +19,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from . import phrases
 from .errors import DataError
 
 __all__ = ["KEY", "seed_folders", "chapter_tables", "over_seeds", "display_over_seeds"]
@@ -114,15 +115,7 @@ def over_seeds(tables: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-_COLUMNS = {
-    "model": {"en": "model", "ru": "модель"},
-    "first": {"en": "seed {seed}: test accuracy [95% CI]", "ru": "сид {seed}: точность на тесте [95% ДИ]"},
-    "mean": {"en": "mean ± SD over seeds", "ru": "среднее ± ст. откл. по сидам"},
-    "range": {"en": "range over seeds", "ru": "размах по сидам"},
-    "balanced": {"en": "balanced accuracy: mean (range)", "ru": "сбалансированная точность: среднее (размах)"},
-    "majority": {"en": "majority rate", "ru": "мажоритарный класс"},
-    "n": {"en": "seeds", "ru": "число сидов"},
-}
+_COLUMNS = phrases.table("seeds")
 
 
 def display_over_seeds(table: pd.DataFrame, lang: str) -> pd.DataFrame:

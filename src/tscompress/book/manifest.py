@@ -6,90 +6,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import phrases
 from ..names import number
 from ..results import project_root, read_json
 
 
-TEXT = {
-    "heading": {"ru": "Параметры этого запуска", "en": "This run"},
-    "profile": {"ru": "Профиль", "en": "Profile"},
-    "dataset": {"ru": "Датасет", "en": "Dataset"},
-    "protocol": {"ru": "Протокол", "en": "Protocol"},
-    "splits": {"ru": "Разбиение (обучение / валидация / тест)", "en": "Split (train / validation / test)"},
-    "seeds": {"ru": "Сиды", "en": "Seeds"},
-    "device": {"ru": "Устройство", "en": "Device"},
-    "versions": {"ru": "Версии", "en": "Versions"},
-    "commit": {"ru": "Коммит", "en": "Commit"},
-    "lock": {"ru": "Закреплённые версии", "en": "Locked versions"},
-    "lock_same": {"ru": "`requirements.lock` (sha256 `{hash}`): установленные версии совпадают с ним",
-                  "en": "`requirements.lock` (sha256 `{hash}`): the installed versions match it"},
-    "lock_differs": {"ru": "`requirements.lock` (sha256 `{hash}`); установлены другие версии: {which}",
-                     "en": "`requirements.lock` (sha256 `{hash}`); installed at other versions: {which}"},
-    "lock_none": {"ru": "файла `requirements.lock` нет", "en": "no `requirements.lock`"},
-    "dirty": {"ru": "(с незакоммиченными изменениями)", "en": "(with uncommitted changes)"},
-    "built": {"ru": "Собрано", "en": "Built"},
-    "files": {"ru": "Файлы данных", "en": "Data files"},
-    "file_official": {"ru": "совпадает с официальным файлом", "en": "identical to the official file"},
-    "file_differs": {"ru": "**не совпадает побайтно с официальным файлом** (контрольная сумма другая); использован как есть",
-                     "en": "**not byte-identical to the official file** (the checksum differs); used as is"},
-    "file_unknown": {"ru": "официальная контрольная сумма неизвестна", "en": "no official checksum known"},
-    "chapter": {"ru": "Глава", "en": "Chapter"},
-    "datasets_intro": {"ru": "Каждая глава выполнена на каждом датасете; первый — основной в книге, таблица выше описывает его.",
-                       "en": "Every chapter ran on every dataset; the first is the book's main thread, the table above describes it."},
-    "classes_majority": {"ru": "Классов; доля мажоритарного в тесте", "en": "Classes; test majority rate"},
-    "shape": {"ru": "Каналы × длина", "en": "Channels × length"},
-    "wall": {"ru": "Время счёта, с", "en": "Wall time, s"},
-    "finished": {"ru": "Завершена", "en": "Finished"},
-    "when": {"ru": "{d:%d.%m.%Y}, {d:%H:%M} UTC", "en": "{d:%Y-%m-%d} {d:%H:%M} UTC"},
-    "total": {"ru": "Всего", "en": "Total"},
-    "seeds_nodes": {"ru": "{seeds}; каждый сид — отдельный запуск каждой главы; страницы показывают сид {first}, а в разделе "
-                          "«По сидам» — среднее и разброс по всем",
-                    "en": "{seeds}; each seed is its own run of every chapter; the pages show seed {first} and, in their "
-                          "section \"Over seeds\", the mean and spread over all of them"},
-    "wall_first": {"ru": "Время счёта сида {first}, с", "en": "Wall time of seed {first}, s"},
-    "wall_seeds": {"ru": "Время счёта всех сидов, с", "en": "Wall time of all seeds, s"},
-    "seeds_heading": {"ru": "По сидам", "en": "Over seeds"},
-    "seeds_intro": {
-        "ru": "Каждая модель этой главы обучена и проверена по одному разу на каждый сид ({seeds}): от сида зависят "
-              "инициализация и порядок батчей, а при протоколе resample и само разбиение. Рисунки и таблицы выше "
-              "показывают сид {first}. Ниже рядом с интервалом сида {first} — среднее, стандартное отклонение и размах "
-              "точности по сидам. Разброс по сидам и бутстреп-интервал отвечают на разные вопросы: первый — насколько "
-              "результат зависит от случайности обучения, второй — насколько от выбора тестовых примеров.",
-        "en": "Every model of this chapter was trained and tested once per seed ({seeds}): the seed sets the "
-              "initialization and the order of the batches, and under the resample protocol the split as well. The "
-              "figures and tables above show seed {first}. Below, beside seed {first}'s interval, are the mean, standard "
-              "deviation and range of the accuracy over the seeds. The spread over seeds and the bootstrap interval "
-              "answer different questions: the first how much a result depends on the randomness of training, the "
-              "second how much on the choice of test cases.",
-    },
-    "seeds_bases": {
-        "ru": "Таблица начинается с несжатых моделей из главы «Модели», которые эта глава сжимает: их разброс по "
-              "сидам — мерка для разброса сжатых вариантов.",
-        "en": "The table starts with the uncompressed models (from the models chapter) that this chapter compresses: "
-              "their spread over seeds is the yardstick for the compressed variants' spread.",
-    },
-    "seeds_caption": {"ru": "{dataset}: каждая модель главы по сидам {seeds}.",
-                      "en": "{dataset}: every model of the chapter over the seeds {seeds}."},
-    "warn_title": {"ru": "Это не официальное разбиение", "en": "This is not the official split"},
-    "warn_resample": {
-        "ru": "Тестовая выборка — стратифицированная часть доступных размеченных примеров (протокол resample), а не "
-              "официальный тест UEA из 205 примеров. Точности этой книги поэтому нельзя напрямую сравнивать с числами "
-              "исследования: у нас другой и меньший тест, один пример = {pts} п.п. точности.",
-        "en": "The test set is a stratified part of the labelled cases available (the resample protocol), not UEA's "
-              "official 205-case test split. This book's accuracies are therefore not directly comparable with the "
-              "study's: the test set is different and smaller, one case = {pts} accuracy points.",
-    },
-    "warn_tslib": {
-        "ru": "Протокол tslib: валидация проводится на тестовой выборке, как в Time-Series-Library и в исследовании. "
-              "Выбор эпохи по тесту делает точности оптимистичными; используйте его только для сравнения с исследованием.",
-        "en": "The tslib protocol validates on the test split, as Time-Series-Library and the study did. Choosing the "
-              "epoch on the test set makes the accuracies optimistic; use it only to compare with the study.",
-    },
-    "warn_cv": {
-        "ru": "Протокол cv: одна из {k} стратифицированных частей; это не официальное разбиение.",
-        "en": "The cv protocol: one of {k} stratified folds; this is not the official split.",
-    },
-}
+TEXT = phrases.table("first_page")
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:

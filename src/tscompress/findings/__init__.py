@@ -20,6 +20,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .. import phrases
 from ..metrics import mcnemar
 from ..names import RU_NOUNS, counted, number, p_value
 
@@ -27,35 +28,7 @@ __all__ = ["phrase", "stops", "stops_text", "Change", "paired_changes", "ALPHA"]
 
 ALPHA = 0.05
 
-_PHRASES: dict[str, dict[str, str]] = {
-    "stops_all_patience": {
-        "en": "all {n} runs stopped when their validation criterion had not improved for their patience",
-        "ru": "все {n} остановились, когда критерий на валидации перестал улучшаться в пределах терпения"},
-    "stops_one_patience": {
-        "en": "the run stopped when its validation criterion had not improved for its patience",
-        "ru": "запуск остановился, когда критерий на валидации перестал улучшаться в пределах терпения"},
-    "stops_head": {"en": "of {n} runs", "ru": "из {n}"},
-    "stops_patience": {"en": "stopped by patience: {k}", "ru": "остановлены по терпению: {k}"},
-    "stops_converged": {"en": "converged (no move lowered the training loss any more): {k}",
-                        "ru": "сошлись (ни один сдвиг уже не снижал потери на обучении): {k}"},
-    "stops_capped": {"en": "cut at their cap of {cap} while validation could still improve: {k} — {names}",
-                     "ru": "обрезаны пределом в {cap}, когда валидация ещё могла улучшаться: {k} — {names}"},
-    "stops_capped_one": {
-        "en": "the run reached its cap of {cap} while validation could still improve: the curve is cut, not converged",
-        "ru": "запуск дошёл до предела в {cap}, когда валидация ещё могла улучшаться: кривая обрезана, а не сошлась"},
-    "stops_fixed": {
-        "en": "the runs train a fixed number of epochs by design",
-        "ru": "запуски по замыслу обучаются фиксированное число эпох"},
-    "changes": {
-        "en": "of {n} models, significantly better than the model they started from: {better}; significantly worse: "
-              "{worse} (exact McNemar test on the same test cases, p < {alpha})",
-        "ru": "из {n} значимо лучше исходной модели: {better}; значимо хуже: {worse} (точный тест Мак-Немара на тех "
-              "же тестовых примерах, p < {alpha})"},
-    "better_list": {"en": "better: {items}", "ru": "лучше: {items}"},
-    "worse_list": {"en": "worse: {items}", "ru": "хуже: {items}"},
-    "change_item": {"en": "{name} {before} → {after} ({b} / {c} cases, {p})",
-                    "ru": "{name} {before} → {after} (примеры, верные только у одной из моделей: {b} / {c}; {p})"},
-}
+_PHRASES: dict[str, dict[str, str]] = phrases.table("findings")
 
 
 def phrase(key: str, lang: str, **values: object) -> str:

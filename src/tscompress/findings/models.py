@@ -5,26 +5,12 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from .. import phrases
 from ..names import interval, number
 
 __all__ = ["below_majority_text"]
 
-_PHRASES: dict[str, dict[str, str]] = {
-    "none": {"en": "Every model reaches at least the majority-class rate in cross-validation",
-             "ru": "При кросс-валидации каждая модель достигает хотя бы доли мажоритарного класса"},
-    "below": {"en": "Below the majority-class rate {maj} in cross-validation: {items}",
-              "ru": "Ниже доли мажоритарного класса {maj} при кросс-валидации: {items}"},
-    "traded": {"en": "{model} ({acc}; its balanced accuracy {bacc} lies above the {chance} of a classifier that ignores "
-                     "its input, so it learned something and gave up accuracy on the majority class for recall of the "
-                     "others — what the recipe's class-weighted loss asks of it)",
-               "ru": "{model} ({acc}; её сбалансированная точность {bacc} выше {chance} у классификатора, не смотрящего "
-                     "на вход, то есть она чему-то научилась и уступила точность на мажоритарном классе ради полноты на "
-                     "остальных — чего и требуют взвешенные по классам потери рецепта)"},
-    "nothing": {"en": "{model} ({acc}; its balanced accuracy {bacc} cannot be told apart from the {chance} of a "
-                      "classifier that ignores its input: on these folds it did not learn)",
-                "ru": "{model} ({acc}; её сбалансированная точность {bacc} неотличима от {chance} у классификатора, "
-                      "не смотрящего на вход: на этих фолдах она не научилась)"},
-}
+_PHRASES: dict[str, dict[str, str]] = phrases.table("findings_models")
 
 
 def below_majority_text(rows: Sequence[Mapping], n_classes: int, lang: str) -> str:

@@ -15,51 +15,12 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from .. import phrases
 from ..names import CRITERION_NAMES, RU_NOUNS, counted, number, percent, plural
 
 __all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling"]
 
-_PHRASES: dict[str, dict[str, str]] = {
-    "head": {"en": "The {bits}-bit quantile base lost on validation (loss {base_loss} against fp32's {fp32_loss}; "
-                   "test accuracy {base_acc} against {fp32_acc}). Recovered by the adapters, by rank: {items}; "
-                   "full fine-tuning of the same base: {full}",
-             "ru": "Квантильная {bits}-битная база потеряла на валидации (потери {base_loss} против {fp32_loss} у fp32; "
-                   "точность на тесте {base_acc} против {fp32_acc}). Доля потерянного, которую вернули адаптеры, по "
-                   "рангам: {items}; полное дообучение той же базы: {full}"},
-    "item": {"en": "r = {rank}: {val} of the validation loss, {test} of the test accuracy ({acc})",
-             "ru": "r = {rank}: {val} потерь на валидации, {test} точности на тесте ({acc})"},
-    "full": {"en": "{val} of the validation loss, {test} of the test accuracy ({acc})",
-             "ru": "{val} потерь на валидации, {test} точности на тесте ({acc})"},
-    "kept_falling": {"en": ". After the chosen epoch the validation loss kept falling — {items}: the epoch is chosen on "
-                           "{criterion} (ties broken by the loss), which {cases} measure in steps of one case, so "
-                           "these runs stopped while their loss still improved",
-                     "ru": ". После выбранной эпохи потери на валидации продолжали падать — {items}: эпоха выбирается "
-                           "по {criterion} (при равенстве — по потерям), а её на {cases} видно лишь шагами в один "
-                           "пример, поэтому эти запуски остановились, когда потери ещё снижались"},
-    "kept_item": {"en": "{name} ({chosen} at epoch {epoch}, {last} at epoch {last_epoch})",
-                  "ru": "{name} ({chosen} на эпохе {epoch}, {last} на эпохе {last_epoch})"},
-    "undefined": {"en": "undefined (the base lost no test accuracy)", "ru": "не определена (база не потеряла точности на тесте)"},
-    "none": {"en": "No quantile base of {bits} bits lost enough on validation (its loss at least {ratio} times fp32's "
-                   "{fp32_loss}: {losses}), so there was nothing to recover and the experiment did not run",
-             "ru": "Ни одна квантильная база из {bits} бит не потеряла на валидации достаточно (потери не меньше чем в "
-                   "{ratio} раза больше, чем у fp32 — {fp32_loss}: {losses}), поэтому возвращать было нечего и "
-                   "эксперимент не запускался"},
-    "changed_all": {"en": "Every adapted model ({n}) changes at least one test prediction of its base",
-                    "ru": "Каждая модель с адаптерами ({n}) меняет хотя бы одно предсказание своей базы на тесте"},
-    "unchanged_head": {"en": "Of {n} adapted models, {k} {verb} exactly what their base predicts on every test case",
-                       "ru": "Из {n} моделей с адаптерами {k} {verb} ровно то же, что их база, на каждом тестовом "
-                             "примере"},
-    "unchanged_start": {"en": "validation kept the start (epoch 0: no epoch of training lowered the validation loss) "
-                              "for {items}",
-                        "ru": "валидация оставила старт (эпоха 0: ни одна эпоха обучения не снизила потери на "
-                              "валидации) для {items}"},
-    "unchanged_moved": {"en": "the chosen epoch lowered the validation loss without changing a test prediction for "
-                              "{items}",
-                        "ru": "выбранная эпоха снизила потери на валидации, не изменив ни одного предсказания на тесте, "
-                              "для {items}"},
-    "unchanged_item": {"en": "{name} (epoch {epoch}: {loss} against the base's {base_loss})",
-                       "ru": "{name} (эпоха {epoch}: {loss} против {base_loss} у базы)"},
-}
+_PHRASES: dict[str, dict[str, str]] = phrases.table("findings_peft")
 
 _VERB = {"en": {"one": "predicts", "other": "predict"}, "ru": {"one": "предсказывает", "other": "предсказывают"}}
 

@@ -10,43 +10,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .. import phrases
 from ..metrics import mcnemar
 from ..names import RU_NOUNS, counted, method_name, number, p_value
 from . import ALPHA, Change, paired_changes
 
 __all__ = ["tuning_changes", "codes_vs_ste", "budget_text", "fp32_match_text", "qat_pair_text", "epochs_words"]
 
-_PHRASES: dict[str, dict[str, str]] = {
-    "vs_item": {"en": "{name}: code fine-tuning {a}, STE fine-tuning {b} ({winner}; {ca} / {cb} cases, {p})",
-                "ru": "{name}: дообучение кодов {a}, дообучение с STE {b} ({winner}; примеры, верные только у одного "
-                      "способа: {ca} / {cb}; {p})"},
-    "vs_ste": {"en": "STE better", "ru": "лучше STE"},
-    "vs_codes": {"en": "codes better", "ru": "лучше коды"},
-    "vs_none": {"en": "cannot be told apart", "ru": "неразличимы"},
-    "vs_head": {"en": "at equal bytes, paired on the same test cases: {items}",
-                "ru": "при равном числе байтов, в парах на тех же тестовых примерах: {items}"},
-    "budget": {"en": "at most {epochs}, stopping after {patience} without improvement on validation",
-               "ru": "не больше {epochs}, с остановкой после {patience} без улучшения на валидации"},
-    "budget_nopatience": {"en": "{epochs}, the epoch chosen on validation",
-                          "ru": "{epochs}, эпоха выбирается по валидации"},
-    "fp32_same": {"en": "this budget is the models chapter's, so the fp32 column is the models chapter's TimesNet "
-                        "itself (trained from the same seed exactly as the QAT models), {acc}",
-                  "ru": "это бюджет главы о моделях, поэтому столбец fp32 — сама TimesNet из главы о моделях (обученная "
-                        "с того же сида точно так же, как модели QAT), {acc}"},
-    "fp32_inside": {"en": "this budget differs from the models chapter's, so fp32 was trained again with it: {acc}, "
-                          "inside the interval of the models chapter's TimesNet {ref}",
-                    "ru": "этот бюджет отличается от бюджета главы о моделях, поэтому fp32 обучена заново с ним: {acc}, "
-                          "внутри интервала TimesNet из главы о моделях {ref}"},
-    "fp32_outside": {"en": "this budget differs from the models chapter's, so fp32 was trained again with it: {acc}, "
-                           "outside the interval of the models chapter's TimesNet {ref} — the budget, not quantization, "
-                           "separates them",
-                     "ru": "этот бюджет отличается от бюджета главы о моделях, поэтому fp32 обучена заново с ним: {acc}, "
-                           "вне интервала TimesNet из главы о моделях {ref} — их разделяет бюджет, а не квантование"},
-    "pair": {"en": "{a} {acc_a} against {b} {acc_b}: {ca} / {cb} cases right only for one of them, {p} — {verdict}",
-             "ru": "{a} {acc_a} против {b} {acc_b}: примеры, верные только у одной из моделей: {ca} / {cb}; {p} — {verdict}"},
-    "pair_sig": {"en": "a significant difference", "ru": "различие значимо"},
-    "pair_not": {"en": "not a significant difference", "ru": "различие не значимо"},
-}
+_PHRASES: dict[str, dict[str, str]] = phrases.table("findings_quantization")
 
 
 def _p(key: str, lang: str, **values: object) -> str:
