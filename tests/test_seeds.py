@@ -9,7 +9,7 @@ import pytest
 
 from tscompress import graph, seeds
 from tscompress.errors import ConfigError, DataError
-from tscompress.runner import CHAPTERS, ChapterTask, resolve_seeds, seed_folder
+from tscompress.runner import CHAPTERS, resolve_seeds, seed_folder
 
 
 def test_seeds_are_nodes_each_reading_its_own_seed():

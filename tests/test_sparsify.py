@@ -4,7 +4,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils import prune
 
 from tscompress.models import build_model
 from tscompress.models.timesnet import InceptionBlock

@@ -27,8 +27,7 @@ import torch
 
 from tscompress import chapter, models, names, plots, report, study, train, variants
 
-ch = chapter.start("00_models", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
-                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
+ch = chapter.from_notebook("00_models", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile
 data = ch.data()
 print(f"profile {prof.name}: {prof.description}")

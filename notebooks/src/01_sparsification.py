@@ -31,8 +31,7 @@ import pandas as pd
 
 from tscompress import chapter, latency, models, names, plots, report, sparsify, study, train, variants
 
-ch = chapter.start("01_sparsification", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
-                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
+ch = chapter.from_notebook("01_sparsification", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile
 ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.sparsify

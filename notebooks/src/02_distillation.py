@@ -28,8 +28,7 @@ import pandas as pd
 from tscompress import chapter, distill, models, names, plots, report, study, train, variants
 from tscompress.metrics import mcnemar
 
-ch = chapter.start("02_distillation", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
-                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
+ch = chapter.from_notebook("02_distillation", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile
 ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.distill

@@ -44,8 +44,7 @@ def span(values, fmt="{:.3f}"):
     return lo if lo == hi else f"{lo}–{hi}"
 
 
-ch = chapter.start("04_peft", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
-                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
+ch = chapter.from_notebook("04_peft", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile
 ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.peft

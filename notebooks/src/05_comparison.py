@@ -29,8 +29,7 @@ import torch
 
 from tscompress import chapter, compare, names, plots, report, runner, variants
 
-ch = chapter.start("05_comparison", profile=profile, dataset=dataset, seed=seed, overrides=overrides,
-                   data_dir=data_dir, results_dir=results_dir, out_dir=out_dir, protocol=protocol, device=device)
+ch = chapter.from_notebook("05_comparison", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile
 data = ch.data()
 upstream = list(runner.CHAPTERS["05_comparison"])

@@ -156,3 +156,14 @@ def start(
     ch.data(seeds[0])  # fail early, with a clear message, if the data is missing or bad
     ch.protocol = ch.data(seeds[0]).protocol  # resolve "auto"
     return ch
+
+
+#: The names a chapter notebook's parameters cell sets (papermill overrides them by name).
+NOTEBOOK_PARAMETERS: tuple[str, ...] = ("profile", "dataset", "seed", "overrides", "data_dir", "results_dir", "out_dir",
+                                        "protocol", "device")
+
+
+def from_notebook(chapter: str, namespace: Mapping[str, Any]) -> Chapter:
+    """:func:`start` with the parameters a chapter notebook's namespace holds (``vars()`` after its parameters
+    cell and papermill's injected one); a parameter the namespace lacks keeps :func:`start`'s default."""
+    return start(chapter, **{name: namespace[name] for name in NOTEBOOK_PARAMETERS if name in namespace})
