@@ -282,3 +282,29 @@ def test_a_book_of_one_dataset_renders_without_further_sections(smoke_results, t
     assert "On BasicMotions" not in page and "On JapaneseVowels" not in page
     compare = _pages(tmp_path / "one", "en")["book/en/05_comparison.html"]
     assert "compare-table-claims-datasets" in compare and "JapaneseVowels" in compare
+
+
+def test_the_pdf_holds_the_chapters_and_leaves_the_executed_notebooks_to_the_html(smoke_book, tmp_path):
+    """The LaTeX document (what the PDF is compiled from) drops the appendix of executed notebooks and says where
+    they are; the HTML edition keeps them, under a part named after each dataset."""
+    import subprocess
+
+    from tscompress.book.localize import LANGS
+    from tscompress.preflight import jupyter_book_command
+
+    out, _ = smoke_book
+    src = out / "src"
+    config, toc = LANGS["en"]
+    assert f'caption: "Appendix: executed notebooks on {SMOKE_DATASETS[0]}"' in (src / toc).read_text(encoding="utf-8")
+    proc = subprocess.run(jupyter_book_command() + [
+        "build", str(src), "--config", str(src / config), "--toc", str(src / toc), "--path-output", str(tmp_path),
+        "--builder", "latex", "-W", "--keep-going", "--all"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    tex = (tmp_path / "_build" / "latex" / "tscompress-en.tex").read_text(encoding="utf-8")
+    assert "from\\_notebook" not in tex and "import numpy" not in tex  # no notebook's code
+    assert "00 · Models: three baselines" not in tex and "the PDF holds the chapters only" in tex
+    assert "Pareto" in tex and "appendix of the HTML edition" in tex  # the chapters and the comparison's pointer
+    pages = _pages(out, "en")
+    assert "the PDF holds the chapters only" not in pages["book/en/index.html"]
+    assert "form the appendix, one part per dataset" in pages["book/en/index.html"]
+    assert any(page.startswith("book/_generated/nb/") for page in pages)

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from .. import phrases
 from ..names import localize_numbers
 from ..results import FIGURE_METADATA, TABLE_METADATA, ShownTable
 
@@ -131,5 +132,6 @@ def edition_notebook(text: str, lang: str, folder: Path) -> str:
     return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
 
 
-APPENDIX_CAPTION = {"en": "Appendix: executed notebooks on {dataset}", "ru": "Приложение: исполненные ноутбуки на {dataset}"}
-"""The table of contents' part for each dataset after the first (the first is the book's main appendix)."""
+APPENDIX_CAPTION = phrases.table("appendix")
+"""The table of contents' appendix parts: ``root`` as the root ``_toc`` names it, ``dataset`` as a built book names
+each dataset's part (the first dataset's included)."""

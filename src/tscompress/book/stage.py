@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .. import phrases
 from ..errors import BookError, DataError
 from ..results import atomic_write_text, read_json
 from .localize import (APPENDIX_CAPTION, LANGS, NOTEBOOK_FOLDERS, STAGED_SUFFIXES, edition_notebook, localize_table,
@@ -13,11 +14,14 @@ from .localize import (APPENDIX_CAPTION, LANGS, NOTEBOOK_FOLDERS, STAGED_SUFFIXE
 from .manifest import _t, manifest_markdown
 
 
-def _toc_with_datasets(text: str, lang: str, chapters: list[str], extra: list[str]) -> str:
-    """The edition's table of contents with one appendix part per further dataset."""
+def _toc_with_datasets(text: str, lang: str, chapters: list[str], main: str, extra: list[str]) -> str:
+    """The edition's table of contents: its appendix part named after the main dataset, and one appendix part
+    per further dataset."""
+    caption = APPENDIX_CAPTION["dataset"][lang]
+    text = text.replace(f'caption: "{APPENDIX_CAPTION["root"][lang]}"', f'caption: "{caption.format(dataset=main)}"', 1)
     lines = [text.rstrip("\n")]
     for dataset in extra:
-        lines += [f'  - caption: "{APPENDIX_CAPTION[lang].format(dataset=dataset)}"', "    chapters:"]
+        lines += [f'  - caption: "{caption.format(dataset=dataset)}"', "    chapters:"]
         lines += [f"      - file: book/_generated/{dataset}/{NOTEBOOK_FOLDERS[lang]}/{c}" for c in chapters]
     return "\n".join(lines) + "\n"
 
@@ -37,10 +41,11 @@ def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path,
     tmp.mkdir(parents=True)
     main_dir = results_dir / datasets[0] if datasets else results_dir
     extra = list(datasets[1:]) if datasets else []
+    main = datasets[0] if datasets else _dataset_name(main_dir, chapters)
     for lang, (config, toc) in LANGS.items():
         shutil.copy2(root / config, tmp / config)
         text = (root / toc).read_text(encoding="utf-8")
-        atomic_write_text(tmp / toc, _toc_with_datasets(text, lang, chapters, extra) if extra else text)
+        atomic_write_text(tmp / toc, _toc_with_datasets(text, lang, chapters, main, extra))
     shutil.copytree(root / "book", tmp / "book", ignore=shutil.ignore_patterns("_generated", ".*"))
     gen = tmp / "book" / "_generated"
     (gen / "nb").mkdir(parents=True)
@@ -49,6 +54,7 @@ def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path,
     for dataset in extra:
         _stage_results(results_dir / dataset, chapters, gen / dataset, paths)
     for lang in LANGS:
+        atomic_write_text(gen / f"glossary.{lang}.md", phrases.glossary_markdown(lang))
         atomic_write_text(gen / f"manifest.{lang}.md", manifest_markdown(
             main_dir, chapters, lang, datasets=[results_dir / d for d in datasets] if extra else None, seeds=seeds))
         for chapter in chapters:
