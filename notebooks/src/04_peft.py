@@ -11,7 +11,7 @@
 # # 04 · PEFT: QLoRA и QDoRA на 4-битном TimesNet
 #
 # Ноутбук квантует предобученный TimesNet из главы 00 до 4 бит (квантильным квантизатором исследования), замораживает
-# его и обучает низкоранговые адаптеры на каждом слое Conv2d и Linear (QLoRA) или адаптеры плюс магнитуду на каждый
+# его и обучает низкоранговые адаптеры на каждом слое Conv2d и Linear (QLoRA) или адаптеры плюс вектор величин на каждый
 # фильтр (QDoRA) при нескольких рангах, включая ранг по бюджету битов (4-битная база вместе с адаптерами во float32
 # занимает столько же, сколько 8-битная модель). После обучения адаптеры сливаются с весами. Записывает таблицу бюджета
 # битов, таблицу перебора рангов, аналоги рисунков 9–13 исследования, полное дообучение для сравнения и варианты для
@@ -76,7 +76,7 @@ budgets = {"peft": tp.bit_budget_rank(pretrained, base_bits, target_bits, layout
            "channel": tp.bit_budget_rank(pretrained, base_bits, target_bits, layout="channel")}
 budget = budgets["peft"]
 layout_names = {"peft": {"en": "ours / peft (LoRA): A = k×k conv", "ru": "наша / peft (LoRA): A — свёртка k×k"},
-                "peft_dora": {"en": "ours / peft (DoRA, + magnitudes)", "ru": "наша / peft (DoRA, + магнитуды)"},
+                "peft_dora": {"en": "ours / peft (DoRA, + magnitudes)", "ru": "наша / peft (DoRA, + величины)"},
                 "channel": {"en": "1×1 channel factors", "ru": "канальные факторы 1×1"}}
 brows = [{**b.to_dict(), "layout": k, "below_size": b.below_size} for k, b in budgets.items()]
 if compare:  # the study's reported figures (its layout is not stated)

@@ -13,6 +13,7 @@ import string
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 LANGS: tuple[str, ...] = ("en", "ru")
 HERE = Path(__file__).resolve().parent
@@ -65,3 +66,26 @@ def table(section: str) -> dict[str, dict[str, str]]:
         if set(tables[lang][section]) != set(keys):
             raise KeyError(f"phrase section [{section}] has other keys in {lang}.toml than in {LANGS[0]}.toml")
     return {k: {lang: tables[lang][section][k] for lang in LANGS} for k in keys}
+
+
+@cache
+def glossary() -> tuple[dict[str, Any], ...]:
+    """The glossary (``glossary.toml``): one term per concept, its name in each edition, the words an edition
+    avoids for it (``<lang>_avoid``) and its meaning in each edition (``<lang>_meaning``)."""
+    with open(HERE / "glossary.toml", "rb") as fh:
+        return tuple(tomllib.load(fh)["term"])
+
+
+def avoided(lang: str) -> dict[str, str]:
+    """Word an edition avoids -> the glossary term it uses instead."""
+    return {word: term[lang] for term in glossary() for word in term.get(f"{lang}_avoid", [])}
+
+
+def glossary_markdown(lang: str) -> str:
+    """The glossary page's body in ``lang``: a definition list in the edition's alphabetical order, each term with
+    the other edition's name for it."""
+    other = next(x for x in LANGS if x != lang)
+    lines = []
+    for term in sorted(glossary(), key=lambda t: t[lang].lower().replace("ё", "е")):
+        lines += [f"{term[lang]} ({term[other]})", f": {term[f'{lang}_meaning']}", ""]
+    return "\n".join(lines)
