@@ -155,6 +155,13 @@ def test_interval_in_each_editions_format():
     assert names.interval(None, 0.5, 0.75, "ru", 2) == "[0,50; 0,75]"
 
 
+def test_a_negative_number_has_a_minus_sign_not_a_hyphen():
+    assert names.interval(None, -0.011, 0.011, "ru") == "[\u22120,011; 0,011]"
+    assert names.number(-1234.5, "en", 1) == "\u22121,234.5" and names.percent(-0.016, "ru", 1) == "\u22121,6%"
+    assert names.localize_numbers("a gap of -0.011, then [-0.5, 0.25]", "ru") == "a gap of \u22120,011, then [\u22120,5; 0,25]"
+    assert "-" not in names.localize_numbers("between -2.5 and -1.25", "ru")
+
+
 def test_a_list_after_a_russian_decimal_is_separated_by_semicolons():
     assert names.localize_numbers("(0.4, 0.3, 0.3)", "ru") == "(0,4; 0,3; 0,3)"
     assert names.localize_numbers("0.761 vs 0.766, 1 case of 205", "ru") == "0,761 vs 0,766; 1 case of 205"

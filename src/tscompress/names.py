@@ -51,7 +51,11 @@ def number(value: float, lang: str, digits: int = 3, group: bool = True) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits > 0 else "")
-    return _numbers.format_decimal(value, format=pattern, locale=LOCALES[_lang(lang)])
+    return _numbers.format_decimal(value, format=pattern, locale=LOCALES[_lang(lang)]).replace("-", MINUS)
+
+
+MINUS = "\u2212"
+"""A negative number's sign in either edition: the minus sign, not the hyphen Babel writes."""
 
 
 CRITERION_NAMES: dict[str, dict[str, str]] = {
@@ -140,7 +144,7 @@ def percent(fraction: float, lang: str, digits: int | None = 0) -> str:
         return "—"
     decimals = "." + ("#" * 2 if digits is None else "0" * digits) if digits is None or digits > 0 else ""
     pattern = "#,##0" + decimals + "%"
-    return _numbers.format_percent(fraction, format=pattern, locale=LOCALES[_lang(lang)])
+    return _numbers.format_percent(fraction, format=pattern, locale=LOCALES[_lang(lang)]).replace("-", MINUS)
 
 
 def kib(n_bytes: float, lang: str, digits: int = 1) -> str:
@@ -152,7 +156,7 @@ def kib(n_bytes: float, lang: str, digits: int = 1) -> str:
 _EN_NUMBER = r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|-?\d+\.\d+"
 _NUMBER_TOKEN = re.compile(r"(?<![\w.,/:#-])(" + _EN_NUMBER + r")(?![\w.]|,\d)")
 _INTERVAL = re.compile(r"\[(" + _EN_NUMBER + r"), (" + _EN_NUMBER + r")\]")
-_AFTER_DECIMAL = re.compile(r"(\d,\d+), (?=-?\d)")
+_AFTER_DECIMAL = re.compile(r"(\d,\d+), (?=[-\u2212]?\d)")
 
 
 _ALREADY_LOCAL = {"1,000", "-1,000"}
@@ -167,7 +171,7 @@ def _reformat(token: str, lang: str) -> str:
     plain = token.replace(",", "")
     decimals = len(plain.split(".", 1)[1]) if "." in plain else 0
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return _numbers.format_decimal(Decimal(plain), format=pattern, locale=LOCALES[_lang(lang)])
+    return _numbers.format_decimal(Decimal(plain), format=pattern, locale=LOCALES[_lang(lang)]).replace("-", MINUS)
 
 
 def localize_numbers(text: str, lang: str) -> str:
