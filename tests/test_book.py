@@ -308,3 +308,13 @@ def test_the_pdf_holds_the_chapters_and_leaves_the_executed_notebooks_to_the_htm
     assert "the PDF holds the chapters only" not in pages["book/en/index.html"]
     assert "form the appendix, one part per dataset" in pages["book/en/index.html"]
     assert any(page.startswith("book/_generated/nb/") for page in pages)
+
+
+def test_a_one_seed_build_names_no_seeds_section_and_no_zero_p_value(smoke_book):
+    """A sentence that points to a section exists only where the section does (the seeds section is staged only for
+    several seeds); a p-value below a thousandth reads "p < 0.001", never "p = 0.000"."""
+    out, _ = smoke_book
+    for lang, heading in (("en", "Over seeds"), ("ru", "По сидам")):
+        for name, page in _pages(out, lang).items():
+            assert heading not in page, f"{lang}/{name} names the section {heading!r} of a one-seed build"
+            assert not re.search(r"p\s*=\s*0[.,]000", page), f"{lang}/{name} has a zero p-value"
