@@ -109,3 +109,21 @@ def test_a_chapter_runs_on_its_profiles_threads_under_either_executor(tmp_path):
     assert torch.get_num_threads() == min(2, os.cpu_count())
     assert get_profile("full", dataset="Heartbeat").resources.num_cpus == 2
     assert get_profile("full", dataset="JapaneseVowels").resources.num_cpus == 1
+
+
+def test_the_first_page_lists_what_a_profile_changes_against_the_full_one():
+    from tscompress.book.manifest import SETTINGS, cuts_table
+    from tscompress.profiles import differences
+
+    quick = dict((k, (a, b)) for k, a, b in differences("quick", "Heartbeat"))
+    assert quick["sparsify.epochs"] == (PROFILES["quick"]["sparsify"]["epochs"], PROFILES["full"]["sparsify"]["epochs"])
+    assert "description" not in quick and "datasets" not in quick and "resources.num_cpus" not in quick
+    assert differences("full", "Heartbeat") == [] and cuts_table("full", "Heartbeat", "en") == []
+    for profile in ("smoke", "quick"):  # every setting a profile changes has its name in both editions
+        for dataset in ("Heartbeat", "JapaneseVowels"):
+            missing = [k for k, _, _ in differences(profile, dataset) if k not in SETTINGS]
+            assert not missing, (profile, dataset, missing)
+    ru = "\n".join(cuts_table("quick", "Heartbeat", "ru"))
+    rows = [line for line in ru.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == len(quick) + 1 and "разреживание: эпох дообучения, не больше" in ru
+    assert "0,5" in ru and "0.5" not in ru  # the edition's number format

@@ -279,3 +279,29 @@ def get_profile(name: str, overrides: Mapping[str, Any] | None = None, dataset: 
         if recipe == prof.train.recipe:
             raise ConfigError(f"models.recipe_skip: {pair!r} skips the book's own recipe, which every model needs")
     return prof
+
+
+#: Settings that are not a cut against the study: what a profile is, which datasets and which machine it runs on.
+NOT_CUTS: tuple[str, ...] = ("description", "datasets", "per_dataset", "resources")
+
+
+def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in NOT_CUTS and not prefix:
+            continue
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def differences(name: str, dataset: str | None = None, against: str = "full") -> list[tuple[str, Any, Any]]:
+    """``(dotted key, this profile's value, the other's)`` for every setting in which profile ``name``, as it runs on
+    ``dataset``, differs from ``against`` (by default ``full``, the study's settings), in ``against``'s order; what a
+    profile is for, its datasets and its machine resources are not compared."""
+    mine = _flat(get_profile(name, dataset=dataset).to_dict())
+    theirs = _flat(get_profile(against, dataset=dataset).to_dict())
+    keys = list(theirs) + [k for k in mine if k not in theirs]
+    return [(k, mine.get(k), theirs.get(k)) for k in keys if mine.get(k) != theirs.get(k)]

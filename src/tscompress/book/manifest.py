@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import phrases
-from ..names import number
+from ..names import LIST_SEP, number
 from ..results import project_root, read_json
 
 
@@ -111,7 +111,51 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
                                                           "shape", "wall")) + " |",
                   "|---|---|---|---|---|---:|"]
         lines += ["| " + " | ".join(_dataset_rows(folder, chapters, lang, seeds)) + " |" for folder in datasets]
+    lines += cuts_table(str(first.get("profile")), str(first.get("dataset")), lang)
     return "\n".join(lines) + "\n"
+
+
+SETTINGS = phrases.table("profile_settings")
+COUNTED = ("models.recipes",)
+"""Settings whose value is a long list of names: the table gives how many."""
+
+
+def _setting(key: str, value: Any, lang: str) -> str:
+    """A profile setting's value as the first page shows it, in the edition's number format."""
+    if value is None or value == []:
+        return _t("cuts_none", lang)
+    if key in COUNTED and isinstance(value, list):
+        return str(len(value))
+    if isinstance(value, list):
+        parts = [_setting(key, v, lang) for v in value]
+        if all(isinstance(v, list) for v in value):
+            parts = [f"({p})" for p in parts]
+        return (LIST_SEP[lang] if any(isinstance(v, (float, list)) for v in value) else ", ").join(parts)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return number(value, lang, digits=len(repr(value).split(".")[1].rstrip("0")) if "." in repr(value) else 0)
+    if isinstance(value, str):
+        return f"`{value}`"
+    return str(value)
+
+
+def cuts_table(profile: str, dataset: str, lang: str) -> list[str]:
+    """The first page's table of what ``profile`` (as run on ``dataset``) changes against the study's settings, the
+    ``full`` profile (:func:`tscompress.profiles.differences`); nothing for the full profile itself."""
+    from ..profiles import PROFILES, differences
+
+    if profile not in PROFILES or profile == "full":
+        return []
+    rows = differences(profile, dataset)
+    if not rows:
+        return []
+    lines = ["", f"```{{rubric}} {_t('cuts_heading', lang, profile=profile)}", "```", "",
+             f"| {_t('cuts_setting', lang)} | {profile} | full |", "|---|---|---|"]
+    for key, mine, theirs in rows:
+        label = SETTINGS.get(key, {}).get(lang, f"`{key}`")
+        lines.append(f"| {label} | {_setting(key, mine, lang)} | {_setting(key, theirs, lang)} |")
+    return lines
 
 
 def _chapter(chapter: str, lang: str) -> str:
