@@ -154,3 +154,33 @@ def test_every_page_reads_its_own_editions_notebooks():
                     if folder in book.NOTEBOOK_FOLDERS.values() and folder != own:
                         offenders.append(f"{path.relative_to(ROOT)}:{number}: {folder}/")
     assert not offenders, offenders
+
+
+def test_the_first_page_says_what_the_book_found_on_each_dataset(tmp_path):
+    """Per dataset: the fp32 TimesNet against the majority rate, the significant variants, the conclusions' verdicts,
+    read from the results and phrased per edition (Russian numbers, noun agreement)."""
+    import json
+
+    from tscompress.book.verdict import verdict_markdown
+
+    folders = {}
+    for dataset, n_test, acc, tested, sig, verdicts in (("A", 61, "0.607", 91, 1, ["holds", "uninformative", "uninformative"]),
+                                                         ("B", 370, "0.962", 98, 24, ["cannot_tell"])):
+        folder = tmp_path / dataset
+        (folder / "00_models").mkdir(parents=True)
+        (folder / "05_comparison").mkdir()
+        (folder / "00_models" / "numbers.json").write_text(json.dumps({
+            "n_test": n_test, "timesnet_acc": acc, "timesnet_ci": "[0.475, 0.721]",
+            "timesnet_verdict_en": "is what it is", "timesnet_verdict_ru": "такова"}))
+        (folder / "05_comparison" / "numbers.json").write_text(json.dumps({"n_tested": str(tested),
+                                                                           "n_significant": str(sig)}))
+        (folder / "05_comparison" / "claims.csv").write_text("claim,verdict\n" + "".join(f"c{i},{v}\n" for i, v in enumerate(verdicts)))
+        folders[dataset] = folder
+    ru = verdict_markdown(folders, "ru")
+    en = verdict_markdown(folders, "en")
+    assert ru.startswith("```{rubric} Что нашла книга\n```") and en.startswith("```{rubric} What the book found\n```")
+    assert "На A TimesNet во float32 достигает точности 0,607 [0,475; 0,721] на 61 тестовом примере" in ru
+    assert "Из 91 варианта," in ru and "Из 98 вариантов," in ru and "значимо отличаются: 24" in ru
+    assert "«подтверждается» — 1" in ru and "«не проверяемо" in ru and "0.607" not in ru
+    assert "On B, the fp32 TimesNet reaches 0.962 [0.475, 0.721] on 370 test cases" in en and "“cannot be told apart” 1" in en
+    assert verdict_markdown({"C": tmp_path / "missing"}, "en") == ""

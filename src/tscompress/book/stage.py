@@ -12,6 +12,7 @@ from ..results import atomic_write_text, read_json
 from .localize import (APPENDIX_CAPTION, LANGS, NOTEBOOK_FOLDERS, STAGED_SUFFIXES, edition_notebook, localize_table,
                        path_replacements, scrub_paths)
 from .manifest import _t, manifest_markdown
+from .verdict import verdict_markdown
 
 
 def _toc_with_datasets(text: str, lang: str, chapters: list[str], main: str, extra: list[str]) -> str:
@@ -61,6 +62,8 @@ def stage_sources(root: Path, results_dir: Path, chapters: list[str], src: Path,
             atomic_write_text(tmp / "book" / lang / f"{chapter}{FURTHER_SUFFIX}",
                               further_sections(root, chapter, lang, extra))
     folders = {d: results_dir / d for d in datasets} if datasets else {_dataset_name(main_dir, chapters): main_dir}
+    for lang in LANGS:
+        atomic_write_text(gen / f"verdict.{lang}.md", verdict_markdown(folders, lang))
     for lang in LANGS:
         for chapter in chapters:
             atomic_write_text(tmp / "book" / lang / f"{chapter}{SEEDS_SUFFIX}",
