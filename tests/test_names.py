@@ -175,3 +175,9 @@ def test_chapter_names_and_short_numbers():
     assert names.chapter_name("01_sparsification", "ru") == "разреживание"
     assert names.chapter_name("99_new", "en") == "99_new"
     assert [names.short_number(v, "ru") for v in (0.3, 1.0, 0.25)] == ["0,3", "1", "0,25"]
+
+
+def test_tiny_numbers_are_written_as_powers_of_ten_not_e_notation():
+    assert names.scientific(2.7e-7, "en") == "2.7\u00a0×\u00a010\u207b\u2077"
+    assert names.scientific(2.7e-7, "ru") == "2,7\u00a0×\u00a010\u207b\u2077" and names.scientific(0.0, "ru") == "0"
+    assert names.localize_numbers(names.scientific(1.25e-5, "en", 2), "ru") == names.scientific(1.25e-5, "ru", 2)

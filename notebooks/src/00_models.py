@@ -336,12 +336,12 @@ run.save_tables(lambda lang: pd.DataFrame({
 }), "speed")
 run.glue("speed_text_en", f"one training step takes {1000 * t_fast:.0f} ms with the merged kernel and "
          f"{1000 * t_slow:.0f} ms with six convolutions ({t_slow / t_fast:.1f}× faster), and the outputs differ by at "
-         f"most {max_diff:.1e}")
+         f"most {names.scientific(max_diff, 'en')}")
 run.glue("speed_text_ru", f"шаг обучения занимает {1000 * t_fast:.0f} мс с объединённым ядром и "
          f"{1000 * t_slow:.0f} мс с шестью свёртками (в {t_slow / t_fast:.1f} раза быстрее), а выходы расходятся "
-         f"не более чем на {max_diff:.1e}")
+         f"не более чем на {names.scientific(max_diff, 'ru')}")
 use_en = "this book keeps it" if chosen_drop > 0 else "this book leaves it out and keeps dropout 0.1 everywhere else"
-use_ru = "книга её сохраняет" if chosen_drop > 0 else "книга её не использует, сохраняя dropout 0.1 во всех остальных местах"
+use_ru = "книга его сохраняет" if chosen_drop > 0 else "книга его не использует, сохраняя dropout 0.1 во всех остальных местах"
 run.glue("attn_text_en", f"Time-Series-Library applies dropout 0.1 to the attention weights; on this machine a Transformer "
          f"training step takes {1000 * tr_times[0.1]:.0f} ms with it and {1000 * tr_times[0.0]:.0f} ms without it "
          f"(fused attention has no fast path for dropout on the CPU), so {use_en} "

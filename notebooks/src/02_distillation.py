@@ -242,8 +242,8 @@ run.glue("majority", plots.fmt_acc(ev_t.majority_rate))
 run.glue_counted("n_test", len(ev_t.labels), "test_case.prep", fmt="{}")
 run.glue("case_points", f"{100 / len(ev_t.labels):.1f}")
 run.glue_counted("epochs", cfg.epochs, "epoch.nom", fmt="{}")
-run.glue("alphas", ", ".join(f"{a:g}" for a in cfg.alphas))
-for lang in plots.LANGS:  # simplex points: a Russian decimal comma must not double as the separator
+for lang in plots.LANGS:  # α and the simplex points: a Russian decimal comma must not double as the separator
+    run.glue(f"alphas_{lang}", names.LIST_SEP[lang].join(names.short_number(a, lang) for a in cfg.alphas))
     run.glue(f"ofa_points_{lang}", "; ".join(
         "(" + names.LIST_SEP[lang].join(names.short_number(v, lang) for v in (p[0], p[1], 1 - p[0] - p[1]))
         + ")" for p in cfg.ofa_points))
@@ -306,7 +306,8 @@ for student in cfg.students:
                                for name, res in tests)
             text = {"en": f"{n_sig} of {len(tests)} distilled points differ significantly from the plain student "
                           f"(α = 0; cases only the distilled / only the plain student got right: {listed})",
-                    "ru": f"{n_sig} из {len(tests)} точек дистилляции значимо отличаются от обычного ученика (α = 0; "
+                    "ru": f"{n_sig} из {len(tests)} точек дистилляции значимо "
+                          f"{names.plural(n_sig, {'one': 'отличается', 'few': 'отличаются', 'many': 'отличаются'}, 'ru')} от обычного ученика (α = 0; "
                           f"примеры, на которых прав только дистиллированный / только обычный ученик: {listed})"}[lang]
         else:
             text = {"en": "not compared (α = 0 or a distilled point was not run)",

@@ -110,7 +110,7 @@ run.save_tables(lambda lang: quantizer_table(ptq, [], lang), "ptq")
 # weights): float32 latent weights, the forward pass in the same format, the gradient passed straight through.
 
 # %% [markdown] lang=ru
-# ## Дообучение после PTQ: коды (шаг V из PV-tuning) и прямой проход градиента (STE)
+# ## Дообучение после PTQ: коды (шаг V из PV-tuning) и сквозная передача градиента (STE)
 # Каждая модель после PTQ — своя отправная точка (эпоха 0) и кандидат при выборе по валидации. Дообучение кодов
 # (`quantize.code_finetune`): градиент по всей обучающей выборке, сдвиги к соседнему коду упорядочены по |градиент| /
 # зазор, линейный поиск по числу сдвигов оставляет их, только если потери на обучении падают; кодовые книги и константы

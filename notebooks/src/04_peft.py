@@ -317,7 +317,7 @@ def base_name(key, lang):
         return {"en": "pretrained fp32", "ru": "предобученная fp32"}[lang]
     if key == "nf4":
         return "NF4"
-    return {"en": f"quantile {key[1:]}-bit", "ru": f"квантильная {key[1:]} бит"}[lang]
+    return {"en": f"quantile {key[1:]}-bit", "ru": f"квантильная {key[1:]}-битная"}[lang]
 
 
 method_names = {"qlora": "QLoRA", "qdora": "QDoRA", "lora": "LoRA", "dora": "DoRA", "qdylora": "QDyLoRA"}
@@ -682,7 +682,7 @@ for method in ("qlora", "qdora"):
                           f"{max(accs.values()):.3f} против {acc_hi:.3f})"}[lang])
         run.glue(f"{method}_beats_{lang}", txt)
         run.glue(f"{method}_budget_verdict_{lang}", report.majority_verdict(rb, lang))
-    run.glue(f"{method}_merge_diff", f"{max(by[(method, r)]['merge_max_diff'] for r in ranks):.1e}")
+    run.glue(f"{method}_merge_diff", names.scientific(max(by[(method, r)]["merge_max_diff"] for r in ranks), "en"))
 if full_spe is not None:
     peft_spe = [by[(m, r)]["seconds_per_epoch"] for m in ("qlora", "qdora") for r in ranks]
     faster = sum(v < full_spe for v in peft_spe)

@@ -313,10 +313,12 @@ for lang in plots.LANGS:
     run.glue(f"front_{lang}", compare.front_names(cmp, "stored_bytes", "front_bytes", lang))
     run.glue(f"front_latency_{lang}", compare.front_names(cmp, "latency_b1", "front_latency", lang))
     sig = others[others["significant"]]
+    differ_ru = {"one": "отличается", "few": "отличаются", "many": "отличаются"}
     if len(sig) > 4:
         text = {"en": f"{names.counted(len(sig), VARIANTS[lang], lang)} differ significantly from the fp32 TimesNet "
                       f"(marked * in the table)",
-                "ru": f"значимо отличаются от TimesNet fp32 {names.counted(len(sig), VARIANTS[lang], lang)} "
+                "ru": f"значимо {names.plural(len(sig), differ_ru, 'ru')} от TimesNet fp32 "
+                      f"{names.counted(len(sig), VARIANTS[lang], lang)} "
                       f"(в таблице отмечены *)"}[lang]
     elif len(sig):
         lst = ", ".join(f"{names.variant_name(r, lang, base=True)} ({names.p_value(r['p_value'], lang)})" for r in sig.to_dict("records"))

@@ -16,7 +16,7 @@ import torch
 from . import phrases
 from .latency import side_by_side
 from .metrics import mcnemar
-from .names import kib, number, variant_name
+from .names import kib, number, plural, variant_name
 from .variants import load_model, pareto_front
 
 __all__ = ["paired_tests", "front_table", "mcnemar_cell", "measure_latencies", "mark_fronts", "recommend", "smallest_not_worse", "nothing_to_lose",
@@ -341,7 +341,8 @@ def claims(table: pd.DataFrame, lang: str, base: str = "TimesNet") -> dict[str, 
         on_front = int(combo["front_bytes"].sum()) if "front_bytes" in combo else 0
         text = {"en": f"{on_front} of {len(combo)} combined pipelines lie on the size–accuracy Pareto front; "
                       f"smallest combined: {_smallest(combo, lang)}",
-                "ru": f"{on_front} из {len(combo)} комбинированных конвейеров лежат на парето-фронте «размер–точность»; "
+                "ru": f"{on_front} из {len(combo)} комбинированных конвейеров "
+                      f"{plural(on_front, {'one': 'лежит', 'few': 'лежат', 'many': 'лежат'}, 'ru')} на парето-фронте «размер–точность»; "
                       f"самый маленький комбинированный: {_smallest(combo, lang)}"}[lang]
         if not quant.empty:
             text += {"en": f"; smallest quantization alone: {_smallest(quant, lang)}",

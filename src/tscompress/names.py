@@ -147,6 +147,19 @@ def percent(fraction: float, lang: str, digits: int | None = 0) -> str:
     return _numbers.format_percent(fraction, format=pattern, locale=LOCALES[_lang(lang)]).replace("-", MINUS)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def scientific(value: float, lang: str, digits: int = 1) -> str:
+    """A tiny or huge number as ``2.7 × 10⁻⁷`` / ``2,7 × 10⁻⁷`` (never ``2.7e-07``); zero as ``0``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    return f"{number(float(mantissa), lang, digits)}\u00a0×\u00a010{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def kib(n_bytes: float, lang: str, digits: int = 1) -> str:
     """Bytes as KiB with the edition's unit: ``200.8 KiB`` / ``200,8 КиБ``."""
     unit = {"en": "KiB", "ru": "КиБ"}[_lang(lang)]

@@ -79,8 +79,7 @@ def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
                              f"exact McNemar {p_value(res.p_value, lang)} — {verdict}")
             else:
                 verdict = "различие значимо" if res.significant else "различие не значимо"
-                cases = ru_plural(res.b, "пример", "примера", "примеров")
-                parts.append(f"{a} и {b}: {res.b} {cases} верно только у {a}, {res.c} — только у {b}, "
+                parts.append(f"{a} и {b}: примеров, верных только у {a}, — {res.b}, только у {b} — {res.c}; "
                              f"точный критерий Мак-Немара {p_value(res.p_value, lang)} — {verdict}")
     return "; ".join(parts) if parts else ""
 
@@ -208,7 +207,7 @@ def reference_text(rows: Mapping[str, Mapping], reference: Mapping, correct: Map
                          f"(McNemar {p_value(res.p_value, lang)})")
         else:
             if not res.significant:
-                how = "от него неотличима"
+                how = "от него неотличим"
             else:
                 how = "значимо лучше" if a > b else "значимо хуже"
             parts.append(f"{name} {a:.3f} (сбалансированная {r['test_balanced_accuracy']:.3f}) {how} "

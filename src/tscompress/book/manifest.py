@@ -84,7 +84,7 @@ def manifest_markdown(results_dir: Path, chapters: list[str], lang: str,
         (_t("splits", lang), split),
         (_t("seeds", lang), _t("seeds_nodes", lang, seeds=", ".join(map(str, seeds)), first=seeds[0]) if seeds
          else ", ".join(str(s) for s in first.get("seeds", []))),
-        (_t("device", lang), f"{first.get('device')} ({env.get('cpu_count')} CPU, {env.get('torch_threads')} torch threads)"),
+        (_t("device", lang), _t("device_text", lang, device=first.get("device"), cpus=env.get("cpu_count"), threads=env.get("torch_threads"))),
         (_t("versions", lang), versions),
         (_t("commit", lang), f"`{commit}`"),
         (_t("lock", lang), _lock_text(env.get("lock"), lang)),
