@@ -95,7 +95,8 @@ def test_russian_plurals_and_pairwise_text():
         "пример", "примеров"]
     a = np.array([1, 1, 0, 1], bool)
     b = np.array([0, 1, 0, 0], bool)
-    assert "2 примера верно только у A, 0 — только у B" in pairwise_text({"A": a, "B": b}, "ru")
+    assert "A и B: примеров, верных только у A, — 2, только у B — 0 (точный критерий Мак-Немара: p = 0,500, " \
+           "различие не значимо)" == pairwise_text({"A": a, "B": b}, "ru")
     assert "2 cases only A got right, 0 only B, exact McNemar p = 0.500" in pairwise_text({"A": a, "B": b}, "en")
     assert "p = 0,500" in pairwise_text({"A": a, "B": b}, "ru")  # the edition's decimal comma
 

@@ -79,8 +79,8 @@ def pairwise_text(correct: Mapping[str, np.ndarray], lang: str) -> str:
                              f"exact McNemar {p_value(res.p_value, lang)} — {verdict}")
             else:
                 verdict = "различие значимо" if res.significant else "различие не значимо"
-                parts.append(f"{a} и {b}: примеров, верных только у {a}, — {res.b}, только у {b} — {res.c}; "
-                             f"точный критерий Мак-Немара {p_value(res.p_value, lang)} — {verdict}")
+                parts.append(f"{a} и {b}: примеров, верных только у {a}, — {res.b}, только у {b} — {res.c} "
+                             f"(точный критерий Мак-Немара: {p_value(res.p_value, lang)}, {verdict})")
     return "; ".join(parts) if parts else ""
 
 
