@@ -18,9 +18,15 @@
 # выводит рекомендации по бюджету только из оценок на **валидации**.
 
 # %% tags=parameters
-profile, dataset, seed, overrides = "quick", "Heartbeat", None, {}  # seed: one seed instead of the profile's list
-data_dir = results_dir = out_dir = None  # the data folder, where results go; None: the defaults
-protocol = device = "auto"
+profile = "quick"  # smoke | quick | full (profiles.py)
+dataset = "Heartbeat"  # a UEA/UCR dataset name
+seed = None  # one seed instead of the profile's list
+overrides = {}  # profile settings by dotted name, e.g. {"models.epochs": 5}
+data_dir = None  # the folder with NAME/NAME_TRAIN.ts; None: $TSCOMPRESS_DATA_DIR, the cache or a download
+results_dir = None  # where results go; None: results/<profile>
+out_dir = None  # this chapter's folder; None: <results_dir>/<dataset>/<chapter>
+protocol = "auto"  # auto | official | resample | tslib | cv
+device = "auto"  # auto | cpu | cuda
 
 # %%
 import numpy as np

@@ -85,28 +85,17 @@ def resolve_chapter(name: str, root: Path) -> str:
 
 
 def notebook_parameters(notebook: Path) -> dict[str, Any]:
-    """Name -> default value of the notebook's ``parameters`` cell (evaluated literally)."""
+    """Name -> default value of the notebook's ``parameters`` cell, as papermill reads it (one assignment per line;
+    a line papermill cannot parse is no parameter, and papermill would warn that a value passed for it is unknown)."""
     import ast
 
     import nbformat
+    from papermill.inspection import inspect_notebook
 
     nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            params: dict[str, Any] = {}
-            for node in ast.parse(cell.source).body:
-                if isinstance(node, ast.Assign):  # a = 1; a = b = 1; a, b = 1, 2
-                    for target in node.targets:
-                        if isinstance(target, ast.Name):
-                            params[target.id] = ast.literal_eval(node.value)
-                        elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
-                            for name, value in zip(target.elts, node.value.elts):
-                                if isinstance(name, ast.Name):
-                                    params[name.id] = ast.literal_eval(value)
-                elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-                    params[node.target.id] = ast.literal_eval(node.value)
-            return params
-    raise ConfigError(f"{notebook.name} has no cell tagged 'parameters'")
+    if not any(c.cell_type == "code" and "parameters" in c.metadata.get("tags", []) for c in nb.cells):
+        raise ConfigError(f"{notebook.name} has no cell tagged 'parameters'")
+    return {name: ast.literal_eval(p["default"]) for name, p in inspect_notebook(str(notebook)).items()}
 
 
 def parse_value(text: str) -> Any:
