@@ -120,13 +120,24 @@ def test_seed_nodes_give_the_numbers_of_a_run_over_both_seeds_and_pages_show_the
     from conftest import ROOT, tscompress
     from tscompress.book import stage_sources
 
-    results = tmp_path / "smoke"
+    from concurrent.futures import ThreadPoolExecutor
+
+    results, both = tmp_path / "smoke", tmp_path / "both"
     chapters = ["00_models", "01_sparsification"]
-    for chapter in chapters:
-        proc = tscompress("run", chapter, "--profile", "smoke", "--datasets", "BasicMotions", "--seeds", "0,1",
-                          "--results-dir", str(results), "--quiet")
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert "seed 1" in proc.stdout
+
+    def seed_nodes():
+        return [tscompress("run", chapter, "--profile", "smoke", "--datasets", "BasicMotions", "--seeds", "0,1",
+                           "--results-dir", str(results), "--quiet") for chapter in chapters]
+
+    def one_run_over_both_seeds():  # as before seeds were nodes
+        return tscompress("run", "00_models", "--profile", "smoke", "--datasets", "BasicMotions", "--results-dir",
+                          str(both), "--quiet", "-p", 'overrides={"seeds": [0, 1]}')
+
+    with ThreadPoolExecutor(2) as pool:  # side by side: a smoke chapter runs on one torch thread
+        nodes, whole = pool.submit(seed_nodes), pool.submit(one_run_over_both_seeds)
+        for proc in [*nodes.result(), whole.result()]:
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert all("seed 1" in proc.stdout for proc in nodes.result())
     home = results / "BasicMotions"
     for seed, folder in ((0, home), (1, home / "seeds" / "1")):
         for chapter in chapters:
@@ -136,10 +147,6 @@ def test_seed_nodes_give_the_numbers_of_a_run_over_both_seeds_and_pages_show_the
     table01 = pd.read_csv(home / "seeds" / "1" / "01_sparsification" / "variants.csv")
     assert set(table01["seed"]) == {1}
 
-    both = tmp_path / "both"  # one notebook run over both seeds, as before seeds were nodes
-    proc = tscompress("run", "00_models", "--profile", "smoke", "--datasets", "BasicMotions", "--results-dir", str(both),
-                      "--quiet", "-p", 'overrides={"seeds": [0, 1]}')
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     one = pd.read_csv(both / "BasicMotions" / "00_models" / "variants.csv")
     split = pd.concat([pd.read_csv(f / "00_models" / "variants.csv") for f in (home, home / "seeds" / "1")])
     keep = ["id", "test_n", "test_accuracy", "test_accuracy_lo", "test_accuracy_hi", "test_balanced_accuracy",
