@@ -22,6 +22,10 @@ def test_stops_text_names_every_capped_curve_and_counts_the_rest():
     assert "converged" in text
     assert "обрезаны пределом в 30 эпох" in findings.stops_text(_h("cap", "patience"), "ru", cap="30 эпох")
     assert findings.stops_text(_h("fixed", "fixed"), "en") == findings.phrase("stops_fixed", "en")
+    every = findings.stops_text(_h("cap", "cap", "cap", "cap", "cap"), "en", cap="6 epochs")
+    assert every.startswith("all 5 runs reached their cap of 6 epochs") and "run1" not in every  # no list of all
+    assert findings.stops_text(_h("cap", "cap", "cap", "cap", "cap"), "ru", cap="6 эпох").startswith(
+        "все 5 запусков дошли до предела в 6 эпох")
 
 
 def test_paired_changes_count_only_significant_changes_in_their_direction():

@@ -103,12 +103,12 @@ def selection_text(val_accuracies: Mapping[str, float], lang: str, metric: str =
     best = values.max()
     tied = [n for n, v in zip(names, values) if abs(v - best) <= 1e-9]
     if len(names) == 1:
-        return {"en": f"the only setting run ({m['en']} {best:.3f})",
-                "ru": f"единственная запущенная настройка ({m['ru_nom']} {best:.3f})"}[lang]
+        return {"en": f"the only setting run, {m['en']} {best:.3f}",
+                "ru": f"единственная запущенная настройка, {m['ru_nom']} {best:.3f}"}[lang]
     if len(tied) == 1:
         runner_up = np.sort(values)[-2]
         return {"en": f"chosen by {m['en']} {best:.3f}, ahead of the next setting's {runner_up:.3f}",
-                "ru": f"выбрана по {m['ru']} {best:.3f}, следующая настройка — {runner_up:.3f}"}[lang]
+                "ru": f"выбор по {m['ru']}: {best:.3f} против {runner_up:.3f} у следующей настройки"}[lang]
     if len(tied) == len(names):
         n = len(names)
         who = {"en": "both settings" if n == 2 else f"all {n} settings",

@@ -58,6 +58,8 @@ def stops_text(histories: Mapping[str, Sequence[Mapping]], lang: str, cap: str =
                 phrase("stops_all_patience", lang, n=n if lang == "en" else counted(n, RU_NOUNS["run.nom"], "ru")))
     if n == 1 and count["cap"]:
         return phrase("stops_capped_one", lang, cap=cap)
+    if len(count["cap"]) == n:  # no name list: every run is cut
+        return phrase("stops_all_capped", lang, cap=cap, n=n if lang == "en" else counted(n, RU_NOUNS["run.nom"], "ru"))
     parts = []
     if count["patience"]:
         parts.append(phrase("stops_patience", lang, k=number(len(count["patience"]), lang, 0)))
