@@ -305,6 +305,8 @@ def test_the_pdf_holds_the_chapters_and_leaves_the_executed_notebooks_to_the_htm
     assert "from\\_notebook" not in tex and "import numpy" not in tex  # no notebook's code
     assert "00 · Models: three baselines" not in tex and "the PDF holds the chapters only" in tex
     assert "Pareto" in tex and "appendix of the HTML edition" in tex  # the chapters and the comparison's pointer
+    assert tex.count("\\appendix") == 1 and tex.index("\\appendix") < tex.index("{Glossary}")  # not chapter 7
+    assert tex.index("Pareto") < tex.index("\\appendix")
     pages = _pages(out, "en")
     assert "the PDF holds the chapters only" not in pages["book/en/index.html"]
     assert "form the appendix, one part per dataset" in pages["book/en/index.html"]

@@ -129,3 +129,37 @@ def test_recovery_text_says_which_runs_stopped_while_their_validation_loss_still
     assert "kept falling" not in fpeft.recovery_text(2, rows, *args, "en", histories=flat, select="balanced_accuracy",
                                                      val_n=54)
     assert "kept falling" not in fpeft.recovery_text(2, rows, *args, "en", histories=falling, select="loss", val_n=54)
+
+
+def test_peft_sentences_moved_from_the_notebook_count_and_agree():
+    from types import SimpleNamespace
+
+    from tscompress.findings import peft as fp
+
+    # DyLoRA against separate runs: compared at three decimals, so 0.4004 and 0.4001 are the same loss
+    dy, sep = {1: 0.5, 2: 0.4004, 3: 0.3}, {1: 0.45, 2: 0.4001, 3: 0.31}
+    assert fp.dylora_fit_text(dy, sep, "en") == ("the separately trained run has the lower validation loss (to three "
+                                                 "decimals) at 1 of the 3 ranks compared, the higher at 1, the same at 1"
+                                                 " — neither fits the validation set better overall")
+    assert "ниже при 1 из 3 сравнённых рангов, выше — при 1, одинаковые — при 1" in fp.dylora_fit_text(dy, sep, "ru")
+    assert "has a price" in fp.dylora_fit_text({1: 0.5}, {1: 0.4}, "en")
+    assert "из 1 сравнённого ранга" in fp.dylora_fit_text({1: 0.5}, {1: 0.4}, "ru")
+    assert fp.dylora_test_text(2, 5, "ru").startswith("на тесте значимое различие") and "из 5 сравнённых рангов" in \
+        fp.dylora_test_text(2, 5, "ru")
+    assert "no truncated rank differs" in fp.dylora_test_text(0, 5, "en")
+    # test accuracies 0.500 and 0.540 on 50 cases: two cases apart
+    assert fp.apart_text([0.5, 0.54], 50, "en") == "Their test accuracies lie at most 2 test cases apart."
+    assert fp.apart_text([0.5, 0.52], 50, "ru") == "Их точности на тесте расходятся не больше чем на 1 тестовый пример."
+    assert fp.apart_text([0.5, 0.5], 50, "en").startswith("All of them")
+    # the smallest rank above the reference, whatever the order the ranks come in; numbers in the edition's format
+    assert fp.beats_text({16: 0.95, 3: 0.9, 1: 0.8}, 0.85, "ru") == "r = 3 (точность на тесте 0,900 против 0,850)"
+    assert fp.beats_text({1: 0.8, 3: 0.81}, 0.85, "en") == "none of the ranks tried (1, 3; best 0.810 against 0.850)"
+    assert fp.time_text([1.0, 2.0, 3.0], 2.5, "en").startswith("2 of the 3 adapter runs are faster")
+    assert fp.time_text([3.0], 2.5, "ru").startswith("ни один запуск")
+    tests = [("A", SimpleNamespace(significant=True, b=9, c=1, p_value=0.02)),
+             ("B", SimpleNamespace(significant=False, b=1, c=1, p_value=1.0))]
+    assert fp.changed_text(tests, "en") == ("1 of 2 adapted models differs significantly from their base before "
+                                            "fine-tuning (cases only the adapted / only the base got right): "
+                                            "A (9 / 1, p = 0.020)")
+    assert fp.changed_text(tests[1:], "ru") == "значимо отличаются от своей базы до дообучения 0 из 1 модели с адаптерами"
+    assert fp.changed_text(tests[:1] * 21, "ru").startswith("значимо отличается от своей базы до дообучения 21 из 21 модели")

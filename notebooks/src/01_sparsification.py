@@ -30,12 +30,11 @@ protocol = "auto"  # auto | official | resample | tslib | cv
 device = "auto"  # auto | cpu | cuda
 
 # %%
-import copy
 
 import numpy as np
 import pandas as pd
 
-from tscompress import chapter, latency, models, names, plots, report, sparsify, study, train, variants
+from tscompress import chapter, latency, models, names, plots, sparsify, study, train, variants
 
 ch = chapter.from_notebook("01_sparsification", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile

@@ -31,7 +31,7 @@ device = "auto"  # auto | cpu | cuda
 import numpy as np
 import pandas as pd
 
-from tscompress import chapter, distill, models, names, plots, report, study, train, variants
+from tscompress import chapter, distill, models, names, plots, report, train, variants
 from tscompress.metrics import mcnemar
 
 ch = chapter.from_notebook("02_distillation", vars())  # the parameters above, as papermill set them

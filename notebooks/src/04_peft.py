@@ -29,8 +29,6 @@ protocol = "auto"  # auto | official | resample | tslib | cv
 device = "auto"  # auto | cpu | cuda
 
 # %%
-import copy
-import time
 
 import numpy as np
 import pandas as pd
@@ -41,6 +39,7 @@ from tscompress.metrics import mcnemar
 from tscompress.profiles import get_profile
 from tscompress import peft as tp
 from tscompress.peft import figures as pf
+from tscompress.findings import peft as fpeft
 from tscompress.peft.experiment import dylora_finetune, finetune
 
 
@@ -429,37 +428,13 @@ if len(dylora_table):
     run.glue("dylora_budget_bacc", f"{dy_budget['test_balanced_accuracy']:.3f}")
     for lang in ("en", "ru"):
         run.glue(f"dylora_budget_verdict_{lang}", report.majority_verdict(dy_budget, lang))
-    # Validation losses compared at the precision the page prints them (three decimals): beyond it the order is
-    # float noise that changes with the thread count. Test sets compared case by case (McNemar, p < 0.05).
-    dy_loss = {int(k): round(float(v), 3) for k, v in zip(dy0["rank"], dy0["val_loss"])}
-    sep_loss = [(int(r), round(float(v), 3)) for r, v in zip(sep["rank"], sep["val_loss"])]
-    lower = sum(v < dy_loss[r] for r, v in sep_loss)
-    higher = sum(v > dy_loss[r] for r, v in sep_loss)
-    same = len(sep_loss) - lower - higher
-    n_sig = sum(mcnemar(correct[(s0, "qdylora", r)], correct[(s0, "qlora", r)]).significant for r, _ in sep_loss)
-    n_cmp = len(sep_loss)
-    fit_en = ("sharing one set of factors among all ranks has a price in fit" if lower > higher else
-              "sharing one set of factors among all ranks costs nothing in fit here" if lower < higher else
-              "neither fits the validation set better overall")
-    fit_ru = ("общий набор факторов для всех рангов чего-то стоит в качестве подгонки" if lower > higher else
-              "общий набор факторов для всех рангов здесь ничего не стоит в качестве подгонки" if lower < higher else
-              "ни один из двух способов не подгоняет валидацию лучше в целом")
-    same_en = f", the same at {same}" if same else ""
-    same_ru = f", одинаковые — при {same}" if same else ""
-    test_en = ("on the test set no truncated rank differs significantly from the run trained at that rank alone"
-               if n_sig == 0 else f"on the test set {n_sig} of the {n_cmp} ranks differ significantly")
-    cmp_ru = names.counted(n_cmp, names.RU_NOUNS["compared_rank.gen"], "ru")
-    test_ru = ("на тесте ни один усечённый ранг значимо не отличается от запуска, обученного только на этом ранге"
-               if n_sig == 0 else f"на тесте значимое различие — при {n_sig} из {cmp_ru}")
-    # the validation-loss sentence differs in its last digits with the thread count ("loss" in its key says so);
-    # the test-set one is built from predictions only
-    ranks_en = f"{n_cmp} rank{'s' if n_cmp != 1 else ''} compared"
-    run.glue("dylora_loss_cmp_en", f"the separately trained run has the lower validation loss (to three decimals) at "
-                                   f"{lower} of the {ranks_en}, the higher at {higher}{same_en} — {fit_en}")
-    run.glue("dylora_loss_cmp_ru", f"у отдельно обученного запуска потери на валидации (до третьего знака) ниже при "
-                                   f"{lower} из {cmp_ru}, выше — при {higher}{same_ru}: {fit_ru}")
-    run.glue("dylora_test_cmp_en", f"{test_en} (exact McNemar test, p\u00a0<\u00a00.05)")
-    run.glue("dylora_test_cmp_ru", f"{test_ru} (точный критерий Мак-Немара, p\u00a0<\u00a00,05)")
+    # the validation-loss sentence may differ in its last digits with the thread count ("loss" in its key says so);
+    # the test-set one is built from predictions only (exact McNemar, p < 0.05)
+    sep_loss = dict(zip(sep["rank"].astype(int), sep["val_loss"]))
+    n_sig = sum(mcnemar(correct[(s0, "qdylora", r)], correct[(s0, "qlora", r)]).significant for r in sep_loss)
+    for lang in plots.LANGS:
+        run.glue(f"dylora_loss_cmp_{lang}", fpeft.dylora_fit_text(dict(zip(dy0["rank"], dy0["val_loss"])), sep_loss, lang))
+        run.glue(f"dylora_test_cmp_{lang}", fpeft.dylora_test_text(n_sig, len(sep_loss), lang))
     print(dy0[["rank", "val_loss", "val_accuracy", "test_accuracy", "test_loss"]].to_string(index=False))
 
 # %% [markdown]
@@ -535,7 +510,6 @@ if ff_info:
 # это 1, база — 0.
 
 # %%
-from tscompress.findings import peft as fpeft
 from tscompress.findings import stops_text
 from tscompress.findings.quantization import epochs_words
 
@@ -618,22 +592,13 @@ for key in cfg.extra_bases:
 others = [extra[(m, key)]["test_accuracy"] for key in cfg.extra_bases
           for m in (("lora", "dora") if key == "fp32" else ("qlora", "qdora"))]
 if others:  # how far apart the adapted models on the other bases are, in test cases
-    apart = int(round((max(others) - min(others)) * len(data.test)))
-    run.glue("others_apart_en", "All of them get the same number of test cases right." if apart == 0 else
-             f"Their test accuracies lie at most {apart} test case{'s' if apart != 1 else ''} apart.")
-    run.glue("others_apart_ru", "Все они верно классифицируют одно и то же число тестовых примеров." if apart == 0 else
-             f"Их точности на тесте расходятся не больше чем на "
-             f"{names.counted(apart, names.RU_NOUNS['test_case.nom'], 'ru')}.")
+    for lang in plots.LANGS:
+        run.glue(f"others_apart_{lang}", fpeft.apart_text(others, len(data.test), lang))
 lo_key = main_key
 for lang in plots.LANGS:  # did fine-tuning change its base's predictions beyond chance?
-    sig = [(m, r, k, res) for m, r, k, res in recovered if res.significant]
-    listed = "; ".join(f"{names.variant_name({'method': m, 'setting': f'r={r}' + ('' if k == main_key else f', {k} base')}, lang)}"
-                       f" ({res.b} / {res.c}, {names.p_value(res.p_value, lang)})" for m, r, k, res in sig)
-    run.glue(f"recover_{lang}", {
-        "en": f"{len(sig)} of {len(recovered)} adapted models differ significantly from their base before fine-tuning"
-              + (f" (cases only the adapted / only the base got right): {listed}" if sig else ""),
-        "ru": f"значимо отличаются от своей базы до дообучения {len(sig)} из {len(recovered)} моделей с адаптерами"
-              + (f" (примеры, на которых права только модель с адаптерами / только база): {listed}" if sig else "")}[lang])
+    run.glue(f"recover_{lang}", fpeft.changed_text(
+        [(names.variant_name({"method": m, "setting": f"r={r}" + ("" if k == main_key else f", {k} base")}, lang), res)
+         for m, r, k, res in recovered], lang))
 run.glue("dataset", dataset)
 run.glue("n_test", str(len(data.test)))
 run.glue("n_train", str(len(data.train)))
@@ -676,28 +641,14 @@ for method in ("qlora", "qdora"):
     accs = {r: by[(method, r)]["test_accuracy"] for r in ranks}
     run.glue(f"{method}_acc_range", span(accs.values()))
     run.glue(f"{method}_spe_range", span([by[(method, r)]["seconds_per_epoch"] for r in ranks], "{:.2f}"))
-    beats = [r for r in ranks if accs[r] > acc_hi]
     for lang in plots.LANGS:
-        if beats:
-            txt = ({"en": f"r = {beats[0]} (test accuracy {accs[beats[0]]:.3f} against {acc_hi:.3f})",
-                    "ru": f"r = {beats[0]} (точность на тесте {accs[beats[0]]:.3f} против {acc_hi:.3f})"}[lang])
-        else:
-            txt = ({"en": f"none of the ranks tried ({', '.join(map(str, ranks))}; best {max(accs.values()):.3f} "
-                          f"against {acc_hi:.3f})",
-                    "ru": f"ни один из испробованных рангов ({', '.join(map(str, ranks))}; лучший — "
-                          f"{max(accs.values()):.3f} против {acc_hi:.3f})"}[lang])
-        run.glue(f"{method}_beats_{lang}", txt)
+        run.glue(f"{method}_beats_{lang}", fpeft.beats_text(accs, acc_hi, lang))
         run.glue(f"{method}_budget_verdict_{lang}", report.majority_verdict(rb, lang))
     run.glue(f"{method}_merge_diff", names.scientific(max(by[(method, r)]["merge_max_diff"] for r in ranks), "en"))
 if full_spe is not None:
     peft_spe = [by[(m, r)]["seconds_per_epoch"] for m in ("qlora", "qdora") for r in ranks]
-    faster = sum(v < full_spe for v in peft_spe)
-    run.glue("time_verdict_en", "none of the adapter runs is faster per epoch than full fine-tuning" if faster == 0 else
-             f"{faster} of the {len(peft_spe)} adapter runs are faster per epoch than full fine-tuning, by at most "
-             f"{100 * (1 - min(peft_spe) / full_spe):.0f}%")
-    run.glue("time_verdict_ru", "ни один запуск с адаптерами не быстрее полного дообучения в пересчёте на эпоху"
-             if faster == 0 else f"{faster} из {len(peft_spe)} запусков с адаптерами быстрее полного дообучения в "
-             f"пересчёте на эпоху, не более чем на {100 * (1 - min(peft_spe) / full_spe):.0f}%")
+    for lang in plots.LANGS:
+        run.glue(f"time_verdict_{lang}", fpeft.time_text(peft_spe, full_spe, lang))
     fr = full_row.iloc[0]
     run.glue("full_acc", acc_text(fr))
     run.glue("full_spe", f"{full_spe:.2f}")

@@ -31,7 +31,6 @@ device = "auto"  # auto | cpu | cuda
 # %%
 import numpy as np
 import pandas as pd
-import torch
 
 from tscompress import chapter, compare, names, plots, report, runner, variants
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from .. import phrases
-from ..names import CRITERION_NAMES, RU_NOUNS, counted, number, percent, plural
+from ..names import CRITERION_NAMES, RU_NOUNS, counted, number, p_value, percent, plural
 
-__all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling"]
+__all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling",
+           "dylora_fit_text", "dylora_test_text", "apart_text", "changed_text", "beats_text", "time_text"]
 
 _PHRASES: dict[str, dict[str, str]] = phrases.table("findings_peft")
 
 _VERB = {"en": {"one": "predicts", "other": "predict"}, "ru": {"one": "предсказывает", "other": "предсказывают"}}
+_DIFFER = {"en": {"one": "differs", "other": "differ"}, "ru": {"one": "отличается", "other": "отличаются"}}
 
 
 def _p(key: str, lang: str, **values: object) -> str:
@@ -128,3 +130,75 @@ def unchanged_text(rows: Sequence[Mapping], lang: str) -> str:
             _p("unchanged_item", lang, name=r["name"], epoch=int(r["best_epoch"]), loss=number(r["val_loss"], lang),
                base_loss=number(r["base_val_loss"], lang)) for r in moved)))
     return "; ".join(parts)
+
+
+def _en_counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def dylora_fit_text(dylora_loss: Mapping[int, float], separate_loss: Mapping[int, float], lang: str) -> str:
+    """One truncated DyLoRA run against QLoRA runs trained at each rank alone: at how many ranks the separate run has
+    the lower / higher validation loss, compared at the page's three decimals (beyond them the order is float noise
+    that changes with the thread count), and what that says about sharing one set of factors among all ranks."""
+    dy = {int(r): round(float(v), LOSS_DECIMALS) for r, v in dylora_loss.items()}
+    sep = {int(r): round(float(v), LOSS_DECIMALS) for r, v in separate_loss.items()}
+    lower = sum(v < dy[r] for r, v in sep.items())
+    higher = sum(v > dy[r] for r, v in sep.items())
+    same = len(sep) - lower - higher
+    fit = _p("dylora_fit_lower" if lower > higher else "dylora_fit_higher" if lower < higher else "dylora_fit_even",
+             lang)
+    compared = (_en_counted(len(sep), "rank") + " compared" if lang == "en"
+                else counted(len(sep), RU_NOUNS["compared_rank.gen"], "ru"))
+    return _p("dylora_loss", lang, lower=lower, higher=higher, compared=compared, fit=fit,
+              same=_p("dylora_same", lang, k=same) if same else "")
+
+
+def dylora_test_text(n_significant: int, n_compared: int, lang: str) -> str:
+    """How many truncated ranks differ on the test set from the run trained at that rank (exact McNemar)."""
+    if n_significant == 0:
+        return _p("dylora_test_none", lang)
+    compared = str(n_compared) if lang == "en" else counted(n_compared, RU_NOUNS["compared_rank.gen"], "ru")
+    return _p("dylora_test_some", lang, k=n_significant, compared=compared)
+
+
+def apart_text(accuracies: Sequence[float], n_test: int, lang: str) -> str:
+    """How far apart a group of models' test accuracies lie, in test cases."""
+    apart = int(round((max(accuracies) - min(accuracies)) * n_test))
+    if apart == 0:
+        return _p("apart_none", lang)
+    cases = _en_counted(apart, "test case") if lang == "en" else counted(apart, RU_NOUNS["test_case.nom"], "ru")
+    return _p("apart_some", lang, cases=cases)
+
+
+def changed_text(tests: Sequence[tuple[str, object]], lang: str) -> str:
+    """Of the adapted models, which differ significantly from their base before fine-tuning: ``tests`` holds each
+    model's display name (in this edition) and its exact McNemar result against the base (``b`` cases only the
+    adapted model got right, ``c`` only the base, ``p_value``, ``significant``)."""
+    sig = [(name, res) for name, res in tests if res.significant]
+    k, n = len(sig), len(tests)
+    verb = plural(k, _DIFFER[lang], lang)
+    head = _p("changed_head", lang, k=k, verb=verb, n=n if lang == "en" else counted(n, RU_NOUNS["model.gen"], "ru"))
+    if not sig:
+        return head
+    listed = "; ".join(f"{name} ({res.b} / {res.c}, {p_value(res.p_value, lang)})" for name, res in sig)
+    return head + _p("changed_list", lang, items=listed)
+
+
+def beats_text(accuracies: Mapping[int, float], reference: float, lang: str) -> str:
+    """The smallest rank whose test accuracy exceeds ``reference`` (the higher-bit model), or that none does."""
+    beats = [r for r in sorted(accuracies) if accuracies[r] > reference]
+    if beats:
+        return _p("beats_rank", lang, rank=beats[0], acc=number(accuracies[beats[0]], lang),
+                  ref=number(reference, lang))
+    return _p("beats_none", lang, ranks=", ".join(map(str, sorted(accuracies))),
+              best=number(max(accuracies.values()), lang), ref=number(reference, lang))
+
+
+def time_text(adapter_seconds_per_epoch: Sequence[float], full_seconds_per_epoch: float, lang: str) -> str:
+    """Whether any adapter run is faster per epoch than full fine-tuning, and by at most how much."""
+    spe = list(adapter_seconds_per_epoch)
+    faster = sum(v < full_seconds_per_epoch for v in spe)
+    if faster == 0:
+        return _p("time_none", lang)
+    return _p("time_some", lang, k=faster, n=len(spe),
+              most=percent(1 - min(spe) / full_seconds_per_epoch, lang))
