@@ -163,3 +163,26 @@ def test_peft_sentences_moved_from_the_notebook_count_and_agree():
                                             "A (9 / 1, p = 0.020)")
     assert fp.changed_text(tests[1:], "ru") == "значимо отличаются от своей базы до дообучения 0 из 1 модели с адаптерами"
     assert fp.changed_text(tests[:1] * 21, "ru").startswith("значимо отличается от своей базы до дообучения 21 из 21 модели")
+
+
+def test_comparison_sentences_name_few_count_many_and_never_repeat_the_verdict():
+    from tscompress.findings import comparison as fc
+
+    row = {"method": "quantile", "setting": "int4", "base": "TimesNet", "stored_bytes": 40_000, "test_accuracy": 0.9,
+           "p_value": 0.0004, "significant": True, "latency_b1_rel": 0.8}
+    assert fc.recommendation_text(False, row, "ru") == ("Самый маленький вариант, не уступающий TimesNet fp32 на "
+                                                        "валидации, — квантильное int4 (TimesNet, 39,1\u00a0КиБ, точность на "
+                                                        "тесте 0,900).")
+    # nothing to lose: said once at the top; the picks' section points back instead of saying it again
+    top, note = fc.recommendation_text(True, None, "en"), fc.recommendation_note(True, None, "en")
+    assert "recommends nothing" in top and note != top and "verdict at the top" in note
+    assert fc.recommendation_note(False, row, "en") == fc.recommendation_text(False, row, "en")
+    assert fc.significance_text([row], "en") == ("significantly different from the fp32 TimesNet: quantile int4 "
+                                                 "(TimesNet, p < 0.001)")
+    assert fc.significance_text([row] * 21, "ru").startswith("значимо отличается от TimesNet fp32 21 вариант (")
+    assert fc.significance_text([row] * 5, "en").startswith("5 variants differ significantly")
+    assert fc.significance_text([], "ru").startswith("ни один из них")
+    slow = {**row, "setting": "int8", "latency_b1_rel": 1.3}
+    assert fc.latency_text([slow, row], "ru") == ("Относительная задержка при батче 1 — от 0,80× (квантильное int4) до "
+                                                  "1,30× (квантильное int8) от времени TimesNet fp32.")
+    assert fc.latency_text([], "en") == "No other TimesNet variant was saved for timing."

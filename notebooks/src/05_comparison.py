@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from tscompress import chapter, compare, names, plots, report, runner, variants
+from tscompress.findings import comparison as fcmp
 
 ch = chapter.from_notebook("05_comparison", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile
@@ -297,58 +298,18 @@ for lang in plots.LANGS:
     # the verdict up front: does the model every variant starts from beat the majority rate and the reference?
     verdict = report.starting_point_text(base_row, ref_first, lang)
     run.glue(f"verdict_{lang}", verdict)
-    if lose_nothing:
-        rec_text = {"en": "So there is no measured accuracy that compression could lose, and this chapter recommends "
-                          "nothing: the budget table shows only what its validation rule would pick.",
-                    "ru": "Значит, у сжатия нет измеренной точности, которую оно могло бы потерять, и эта глава ничего "
-                          "не рекомендует: таблица бюджетов показывает лишь то, что выбрало бы её правило по валидации."}[lang]
-    elif smallest_ok is None:
-        rec_text = {"en": "No compressed variant is at least as good as the fp32 TimesNet on validation; the budget table "
-                          "shows the best on validation within each budget, with its loss.",
-                    "ru": "Ни один сжатый вариант не дотягивает на валидации до TimesNet fp32; таблица бюджетов показывает "
-                          "лучший на валидации вариант в каждом бюджете и его потерю."}[lang]
-    else:
-        rec_text = {"en": f"The smallest variant at least as good as the fp32 TimesNet on validation is "
-                          f"{names.variant_name(smallest_ok, lang)} ({smallest_ok.base}, {names.kib(smallest_ok.stored_bytes, lang)}, "
-                          f"test accuracy {num(smallest_ok.test_accuracy)}).",
-                    "ru": f"Самый маленький вариант, не уступающий TimesNet fp32 на валидации, — "
-                          f"{names.variant_name(smallest_ok, lang)} ({smallest_ok.base}, {names.kib(smallest_ok.stored_bytes, lang)}, "
-                          f"точность на тесте {num(smallest_ok.test_accuracy)})."}[lang]
-    run.glue(f"recommendation_{lang}", rec_text)
+    smallest = None if smallest_ok is None else smallest_ok.to_dict()
+    run.glue(f"recommendation_{lang}", fcmp.recommendation_text(lose_nothing, smallest, lang))
+    run.glue(f"recommendation_note_{lang}", fcmp.recommendation_note(lose_nothing, smallest, lang))
     run.glue(f"front_{lang}", compare.front_names(cmp, "stored_bytes", "front_bytes", lang))
     run.glue(f"front_latency_{lang}", compare.front_names(cmp, "latency_b1", "front_latency", lang))
-    sig = others[others["significant"]]
-    differ_ru = {"one": "отличается", "few": "отличаются", "many": "отличаются"}
-    if len(sig) > 4:
-        text = {"en": f"{names.counted(len(sig), VARIANTS[lang], lang)} differ significantly from the fp32 TimesNet "
-                      f"(marked * in the table)",
-                "ru": f"значимо {names.plural(len(sig), differ_ru, 'ru')} от TimesNet fp32 "
-                      f"{names.counted(len(sig), VARIANTS[lang], lang)} "
-                      f"(в таблице отмечены *)"}[lang]
-    elif len(sig):
-        lst = ", ".join(f"{names.variant_name(r, lang, base=True)} ({names.p_value(r['p_value'], lang)})" for r in sig.to_dict("records"))
-        text = {"en": f"significantly different from the fp32 TimesNet: {lst}",
-                "ru": f"значимо отличаются от TimesNet fp32: {lst}"}[lang]
-    else:
-        text = {"en": "none of them differs significantly from the fp32 TimesNet on these test cases",
-                "ru": "ни один из них не отличается значимо от TimesNet fp32 на этих тестовых примерах"}[lang]
-    run.glue(f"significance_{lang}", text)
+    run.glue(f"significance_{lang}", fcmp.significance_text(others[others["significant"]].to_dict("records"), lang))
 for lang in plots.LANGS:
     for key, text in compare.claims(cmp, lang).items():
         run.glue(f"claim_{key}_{lang}", text)
 lat = others[others["latency_b1_rel"].notna() & (others["base"] == "TimesNet")]
 for lang in plots.LANGS:
-    if not len(lat):
-        run.glue(f"latency_{lang}", {"en": "No other TimesNet variant was saved for timing.",
-                                     "ru": "Других сохранённых вариантов TimesNet для замера нет."}[lang])
-        continue
-    fastest = lat.sort_values("latency_b1_rel").iloc[0]
-    slowest = lat.sort_values("latency_b1_rel").iloc[-1]
-    f_name, s_name = names.variant_name(fastest, lang), names.variant_name(slowest, lang)
-    f_x, s_x = names.number(fastest.latency_b1_rel, lang, 2), names.number(slowest.latency_b1_rel, lang, 2)
-    run.glue(f"latency_{lang}", {
-        "en": f"Relative latency at batch 1 ranges from {f_x}× ({f_name}) to {s_x}× ({s_name}) of the fp32 TimesNet's time.",
-        "ru": f"Относительная задержка при батче 1 — от {f_x}× ({f_name}) до {s_x}× ({s_name}) от времени TimesNet fp32."}[lang])
+    run.glue(f"latency_{lang}", fcmp.latency_text(lat.to_dict("records"), lang))
 
 # %%
 ch.finish(summary=[f"{len(cmp)} variants compared; {n_sig} differ significantly from the fp32 TimesNet "
