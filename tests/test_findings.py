@@ -186,3 +186,25 @@ def test_comparison_sentences_name_few_count_many_and_never_repeat_the_verdict()
     assert fc.latency_text([slow, row], "ru") == ("Относительная задержка при батче 1 — от 0,80× (квантильное int4) до "
                                                   "1,30× (квантильное int8) от времени TimesNet fp32.")
     assert fc.latency_text([], "en") == "No other TimesNet variant was saved for timing."
+
+
+def test_majority_counts_agree_with_their_numbers_in_both_editions():
+    from tscompress.findings import quantization as fq
+
+    near = {"test_single_class": False, "test_accuracy_lo": 0.2, "test_accuracy_hi": 0.6, "test_majority_rate": 0.5}
+    far = {**near, "test_accuracy_lo": 0.7, "test_accuracy_hi": 0.9}
+    one_class = {**far, "test_single_class": True}  # predicts one class: at the majority rate whatever its interval
+    assert [findings.at_majority(r) for r in (near, far, one_class)] == [True, False, True]
+    assert findings.majority_count_text([near] + [far] * 20, "ru", "model_with_base") == (
+        "1 из 21 модели (включая несжатую) неотличима от доли мажоритарного класса")
+    assert findings.majority_count_text([near] * 3 + [far] * 3, "ru", "student") == (
+        "3 из 6 учеников неотличимы от доли мажоритарного класса")
+    assert findings.majority_count_text([near] + [far] * 4, "ru", "student").startswith("1 из 5 учеников неотличим ")
+    assert findings.majority_count_text([far] * 6, "en", "student") == (
+        "all 6 students can be told apart from the majority-class rate")  # never "0 of 6 … cannot be told apart"
+    assert findings.majority_count_text([far] * 6, "ru", "student").startswith("все 6 учеников отличимы")
+    assert fq.ptq_summary([near, far], 1, "en") == ("1 of 2 PTQ models cannot be told apart from the majority-class "
+                                                    "rate, and 1 differs significantly from the fp32 model (exact "
+                                                    "McNemar, p < 0.05)")
+    assert fq.ptq_summary([near, far], 2, "ru").endswith(", и 2 значимо отличаются от модели fp32 (точный критерий "
+                                                         "Мак-Немара, p < 0,05)")

@@ -325,11 +325,7 @@ for lang in plots.LANGS:
     run.glue(f"vs_base_{lang}", "; ".join(parts))
     run.glue(f"n_sig_{lang}", {"en": f"{n_sig} of {len(parts)} differences are significant at p < 0.05",
                                "ru": f"значимых при p < 0,05 различий: {n_sig} из {len(parts)}"}[lang])
-    near = [r for r in s0.itertuples() if r.test_single_class or r.test_accuracy_lo <= r.test_majority_rate <= r.test_accuracy_hi]
-    run.glue(f"majority_{lang}", {"en": f"{len(near)} of {len(s0)} models (the uncompressed one included) cannot be told "
-                                        f"apart from the majority-class rate",
-                                  "ru": f"{len(near)} из {len(s0)} моделей (включая несжатую) неотличимы от доли "
-                                        f"мажоритарного класса"}[lang])
+    run.glue(f"majority_{lang}", findings.majority_count_text(s0.to_dict("records"), lang, "model_with_base"))
 slr_parts = {"en": [], "ru": []}
 for fraction in cfg.fractions:  # sparse + low-rank against plain low-rank at the same budget, same cases
     a = s0[(s0["method"] == "sparse_lowrank") & (s0["fraction"] == fraction)].iloc[0]

@@ -353,10 +353,8 @@ for lang in plots.LANGS:
                 kept[(student, "kl", plain.iloc[0]["setting"], s0)][1].correct, mine["correct"].to_numpy().astype(bool),
                 lang))
     run.glue(f"plain_vs_models_{lang}", "; ".join(parts) if parts else "—")
-near = [bool(r.test_single_class) or r.test_accuracy_lo <= r.test_majority_rate <= r.test_accuracy_hi
-        for r in r0.itertuples()]
-run.glue("majority_en", f"{sum(near)} of {len(near)} students cannot be told apart from the majority-class rate")
-run.glue("majority_ru", f"{sum(near)} из {len(near)} учеников неотличимы от доли мажоритарного класса")
+for lang in plots.LANGS:
+    run.glue(f"majority_{lang}", findings.majority_count_text(r0.to_dict("records"), lang, "student"))
 
 # %%
 ch.finish(summary=[f"{r.student} {r.setting}: test accuracy {r.test_accuracy:.3f} (val {r.best_val_accuracy:.3f})"

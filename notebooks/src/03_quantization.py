@@ -421,15 +421,11 @@ for b in (8, 4):
 for lang in plots.LANGS:
     run.glue(f"fp32_verdict_{lang}", report.majority_verdict(fp, lang))
 q_rows = ptq[(ptq["seed"] == ch.seeds[0]) & (ptq["method"] != "fp32")]
-near = [bool(r.test_single_class) or r.test_accuracy_lo <= r.test_majority_rate <= r.test_accuracy_hi
-        for r in q_rows.itertuples()]
 vs_fp32 = [(r, mcnemar(correct[(r.method, r.bits, ch.seeds[0])], correct[("fp32", 32, ch.seeds[0])]))
            for r in q_rows.itertuples()]
-sig = sum(res.significant for _, res in vs_fp32)
-run.glue("ptq_summary_en", f"{sum(near)} of {len(near)} PTQ models cannot be told apart from the majority-class rate, "
-                           f"and {sig} differ significantly from the fp32 model (exact McNemar, p < 0.05)")
-run.glue("ptq_summary_ru", f"{sum(near)} из {len(near)} моделей после PTQ неотличимы от доли мажоритарного класса, "
-                           f"и {sig} значимо отличаются от модели fp32 (точный критерий Мак-Немара, p < 0,05)")
+for lang in plots.LANGS:
+    run.glue(f"ptq_summary_{lang}", fq.ptq_summary(q_rows.to_dict("records"), sum(res.significant for _, res in vs_fp32),
+                                                   lang))
 for lang in plots.LANGS:  # which PTQ models differ from fp32 on the same cases, by name
     listed = [f"{names.method_name(r.method, lang)} int{r.bits} ({res.b} / {res.c}, {names.p_value(res.p_value, lang)})"
               for r, res in vs_fp32 if res.significant]

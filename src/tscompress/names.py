@@ -123,6 +123,8 @@ RU_NOUNS: dict[str, dict[str, str]] = {
     "step.gen": {"one": "шага", "few": "шагов", "many": "шагов"},
     "model.nom": {"one": "модель", "few": "модели", "many": "моделей"},
     "model.gen": {"one": "модели", "few": "моделей", "many": "моделей"},
+    "student.nom": {"one": "ученик", "few": "ученика", "many": "учеников"},
+    "student.gen": {"one": "ученика", "few": "учеников", "many": "учеников"},
     "curve.gen": {"one": "кривой", "few": "кривых", "many": "кривых"},
     "epoch.gen": {"one": "эпохи", "few": "эпох", "many": "эпох"},
     "variant.nom": {"one": "вариант", "few": "варианта", "many": "вариантов"},

@@ -22,9 +22,9 @@ import numpy as np
 
 from .. import phrases
 from ..metrics import mcnemar
-from ..names import RU_NOUNS, counted, number, p_value
+from ..names import RU_NOUNS, counted, number, p_value, plural
 
-__all__ = ["phrase", "stops", "stops_text", "Change", "paired_changes", "ALPHA"]
+__all__ = ["phrase", "stops", "stops_text", "Change", "paired_changes", "ALPHA", "at_majority", "majority_count_text"]
 
 ALPHA = 0.05
 
@@ -116,3 +116,37 @@ def paired_changes(changes: Iterable[Change], lang: str) -> str:
     if worse:
         tail.append(phrase("worse_list", lang, items="; ".join(_item(c, lang) for c in worse)))
     return head + (": " + "; ".join(tail) if tail else "")
+
+
+def at_majority(row: Mapping) -> bool:
+    """A model that predicts one class on the test set, or whose test-accuracy interval holds the majority-class
+    rate: it cannot be told apart from always answering the majority class."""
+    if bool(row.get("test_single_class", False)):
+        return True
+    return bool(row["test_accuracy_lo"] <= row["test_majority_rate"] <= row["test_accuracy_hi"])
+
+
+_MAJORITY_NOUNS = {  # who is counted: English plural, the Russian noun and the gender its adjective takes
+    "model": ("models", "model", "f", ""),
+    "model_with_base": ("models (the uncompressed one included)", "model", "f", " (включая несжатую)"),
+    "ptq_model": ("PTQ models", "model", "f", " после PTQ"),
+    "student": ("students", "student", "m", ""),
+}
+
+
+def majority_count_text(rows: Iterable[Mapping], lang: str, who: str = "model") -> str:
+    """How many of a chapter's models cannot be told apart from the majority-class rate (:func:`at_majority`), in
+    the edition's words: «3 из 21 модели неотличимы …», «1 из 6 учеников неотличим …», "all 6 students can be told
+    apart …"."""
+    near = [at_majority(r) for r in rows]
+    k, n = sum(near), len(near)
+    en_noun, ru_noun, gender, ru_tail = _MAJORITY_NOUNS[who]
+    if lang == "en":
+        if k == 0:
+            return phrase("majority_none", lang, n=f"{n} {en_noun}")
+        return phrase("majority_some", lang, k=k, n=f"{n} {en_noun}", adj="cannot be told apart")
+    if k == 0:
+        return phrase("majority_none", lang, n=counted(n, RU_NOUNS[f"{ru_noun}.nom"], "ru") + ru_tail)
+    one = "неотличима" if gender == "f" else "неотличим"
+    return phrase("majority_some", lang, k=k, n=counted(n, RU_NOUNS[f"{ru_noun}.gen"], "ru") + ru_tail,
+                  adj=plural(k, {"one": one, "other": "неотличимы"}, lang))

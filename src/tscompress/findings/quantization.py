@@ -13,9 +13,10 @@ import numpy as np
 from .. import phrases
 from ..metrics import mcnemar
 from ..names import RU_NOUNS, counted, method_name, number, p_value
-from . import ALPHA, Change, paired_changes
+from ..names import plural
+from . import ALPHA, Change, majority_count_text, paired_changes
 
-__all__ = ["tuning_changes", "codes_vs_ste", "budget_text", "fp32_match_text", "qat_pair_text", "epochs_words"]
+__all__ = ["ptq_summary", "tuning_changes", "codes_vs_ste", "budget_text", "fp32_match_text", "qat_pair_text", "epochs_words"]
 
 _PHRASES: dict[str, dict[str, str]] = phrases.table("findings_quantization")
 
@@ -85,3 +86,13 @@ def qat_pair_text(a: str, b: str, acc_a: float, acc_b: float, correct_a: np.ndar
     t = mcnemar(correct_a, correct_b)
     return _p("pair", lang, a=a, b=b, acc_a=number(acc_a, lang), acc_b=number(acc_b, lang), ca=t.b, cb=t.c,
               p=p_value(t.p_value, lang), verdict=_p("pair_sig" if t.p_value < ALPHA else "pair_not", lang))
+
+
+_DIFFER = {"en": {"one": "differs", "other": "differ"}, "ru": {"one": "отличается", "other": "отличаются"}}
+
+
+def ptq_summary(rows: Sequence[Mapping], n_significant: int, lang: str) -> str:
+    """The PTQ models at a glance: how many cannot be told apart from the majority-class rate, and how many differ
+    significantly from the fp32 model on the same test cases."""
+    return majority_count_text(rows, lang, "ptq_model") + _p(
+        "ptq_significant", lang, k=n_significant, verb=plural(n_significant, _DIFFER[lang], lang))
