@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tscompress import findings
+from tscompress import findings, names
 from tscompress.findings import peft as fpeft
 from tscompress.findings import quantization as fq
 
@@ -208,3 +208,16 @@ def test_majority_counts_agree_with_their_numbers_in_both_editions():
                                                     "McNemar, p < 0.05)")
     assert fq.ptq_summary([near, far], 2, "ru").endswith(", и 2 значимо отличаются от модели fp32 (точный критерий "
                                                          "Мак-Немара, p < 0,05)")
+
+
+def test_significant_counts_and_pairs_by_level_read_in_each_edition():
+    from types import SimpleNamespace
+
+    assert findings.significant_count_text(1, 16, "en") == "1 of 16 differences is significant at p < 0.05"
+    assert findings.significant_count_text(3, 16, "en") == "3 of 16 differences are significant at p < 0.05"
+    assert findings.significant_count_text(0, 16, "ru") == "значимых при p < 0,05 различий: 0 из 16"
+    pair = (0.75, {"weight_error": 0.412, "test_accuracy": 0.751}, {"weight_error": 0.63, "test_accuracy": 0.392},
+            SimpleNamespace(p_value=0.0001))
+    assert findings.pair_by_level_text([pair], "ru") == (
+        f"{names.percent(0.75, 'ru')}: ошибка весов 0,41 против 0,63, точность 0,751 против 0,392 (p < 0,001)")
+    assert findings.pair_by_level_text([pair, pair], "en").count("; ") == 1

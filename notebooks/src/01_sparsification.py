@@ -313,31 +313,18 @@ for lang in plots.LANGS:
     run.save_table(plots.display_table(t, [("variant", "variant"), ("only_this", "only_this"),
                                            ("only_fp32", "only_fp32"), ("p", "p_value"), ("sig", "significant")],
                                        lang), f"table_mcnemar.{lang}")
+n_sig = int(paired["significant"].sum())
 for lang in plots.LANGS:
-    parts = []
-    for r in s0[s0["method"] != "fp32"].sort_values(["fraction", "method"]).itertuples():
-        res = mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])])
-        parts.append({"en": f"{METHODS[r.method][lang]} {r.fraction:.0%}: {res.b} / {res.c} cases, {names.p_value(res.p_value, lang)}",
-                      "ru": f"{METHODS[r.method][lang]} {r.fraction:.0%}: права только одна модель — {res.b} / {res.c}, "
-                            f"{names.p_value(res.p_value, lang)}"}[lang])
-    n_sig = sum(mcnemar(correct[(r.method, r.fraction, ch.seeds[0])], correct[("fp32", 0.0, ch.seeds[0])]).significant
-                for r in s0[s0["method"] != "fp32"].itertuples())
-    run.glue(f"vs_base_{lang}", "; ".join(parts))
-    run.glue(f"n_sig_{lang}", {"en": f"{n_sig} of {len(parts)} differences are significant at p < 0.05",
-                               "ru": f"значимых при p < 0,05 различий: {n_sig} из {len(parts)}"}[lang])
+    run.glue(f"n_sig_{lang}", findings.significant_count_text(n_sig, len(paired), lang))
     run.glue(f"majority_{lang}", findings.majority_count_text(s0.to_dict("records"), lang, "model_with_base"))
-slr_parts = {"en": [], "ru": []}
-for fraction in cfg.fractions:  # sparse + low-rank against plain low-rank at the same budget, same cases
+slr = []  # sparse + low-rank against plain low-rank at the same budget, same cases
+for fraction in cfg.fractions:
     a = s0[(s0["method"] == "sparse_lowrank") & (s0["fraction"] == fraction)].iloc[0]
     b = s0[(s0["method"] == "lowrank") & (s0["fraction"] == fraction)].iloc[0]
-    res = mcnemar(correct[("sparse_lowrank", fraction, ch.seeds[0])], correct[("lowrank", fraction, ch.seeds[0])])
-    slr_parts["en"].append(f"{fraction:.0%}: weight error {a.weight_error:.2f} vs {b.weight_error:.2f}, accuracy "
-                           f"{plots.fmt_acc(a.test_accuracy)} vs {plots.fmt_acc(b.test_accuracy)} ({names.p_value(res.p_value, 'en')})")
-    slr_parts["ru"].append(f"{fraction:.0%}: ошибка весов {a.weight_error:.2f} против {b.weight_error:.2f}, точность "
-                           f"{plots.fmt_acc(a.test_accuracy)} против {plots.fmt_acc(b.test_accuracy)} "
-                           f"({names.p_value(res.p_value, 'ru')})")
+    slr.append((fraction, a, b, mcnemar(correct[("sparse_lowrank", fraction, ch.seeds[0])],
+                                        correct[("lowrank", fraction, ch.seeds[0])])))
 for lang in plots.LANGS:
-    run.glue(f"slr_vs_lowrank_{lang}", "; ".join(slr_parts[lang]))
+    run.glue(f"slr_vs_lowrank_{lang}", findings.pair_by_level_text(slr, lang))
 for lang in plots.LANGS:  # the study's own 50% gap, gradient importance against low-rank, after fine-tuning
     run.glue(f"study_gap_{lang}", study.gap_text(study.TABLE34[0.5]["importance"][2], study.TABLE34[0.5]["lowrank"][2], lang)
              if compare_study else {"en": "not available for this dataset", "ru": "нет для этого набора данных"}[lang])

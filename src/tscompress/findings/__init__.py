@@ -22,9 +22,10 @@ import numpy as np
 
 from .. import phrases
 from ..metrics import mcnemar
-from ..names import RU_NOUNS, counted, number, p_value, plural
+from ..names import RU_NOUNS, counted, number, p_value, percent, plural
 
-__all__ = ["phrase", "stops", "stops_text", "Change", "paired_changes", "ALPHA", "at_majority", "majority_count_text"]
+__all__ = ["phrase", "stops", "stops_text", "Change", "paired_changes", "ALPHA", "at_majority", "majority_count_text",
+           "significant_count_text", "pair_by_level_text"]
 
 ALPHA = 0.05
 
@@ -150,3 +151,18 @@ def majority_count_text(rows: Iterable[Mapping], lang: str, who: str = "model") 
     one = "неотличима" if gender == "f" else "неотличим"
     return phrase("majority_some", lang, k=k, n=counted(n, RU_NOUNS[f"{ru_noun}.gen"], "ru") + ru_tail,
                   adj=plural(k, {"one": one, "other": "неотличимы"}, lang))
+
+
+def significant_count_text(k: int, n: int, lang: str) -> str:
+    """How many of ``n`` paired differences are significant at :data:`ALPHA` (exact McNemar)."""
+    verb = plural(k, {"one": "is", "other": "are"}, lang) if lang == "en" else ""
+    return phrase("significant_count", lang, k=k, n=n, verb=verb, alpha=number(ALPHA, lang, 2))
+
+
+def pair_by_level_text(pairs: Sequence[tuple[float, Mapping, Mapping, object]], lang: str) -> str:
+    """Two methods at each level, on the same test cases: ``(fraction, a, b, mcnemar result)`` with rows ``a`` and
+    ``b`` holding ``weight_error`` and ``test_accuracy``; one clause per level."""
+    return "; ".join(phrase("pair_by_level", lang, level=percent(fraction, lang), err_a=number(a["weight_error"], lang, 2),
+                            err_b=number(b["weight_error"], lang, 2), acc_a=number(a["test_accuracy"], lang),
+                            acc_b=number(b["test_accuracy"], lang), p=p_value(res.p_value, lang))
+                     for fraction, a, b, res in pairs)
