@@ -221,3 +221,12 @@ def test_significant_counts_and_pairs_by_level_read_in_each_edition():
     assert findings.pair_by_level_text([pair], "ru") == (
         f"{names.percent(0.75, 'ru')}: ошибка весов 0,41 против 0,63, точность 0,751 против 0,392 (p < 0,001)")
     assert findings.pair_by_level_text([pair, pair], "en").count("; ") == 1
+
+
+def test_ste_against_the_studys_qat_in_each_edition():
+    fits = [(8, 0.412, 0.398, 61.2, 40.4), (4, 1.1, 0.52, 70, 41)]
+    en = fq.ste_vs_qat_text(fits, 0.35, "en")
+    assert en.startswith("at 8 bits the training loss at the selected epoch is 0.41 for the variant and 0.40 for the "
+                         "STE (61 s against 40 s); at 4 bits") and en.endswith("; trained normally: 0.35")
+    assert "на 4 битах функция потерь на обучении в выбранную эпоху — 1,10 у варианта и 0,52 у STE (70 с против 41 с)" \
+        in fq.ste_vs_qat_text(fits, 0.35, "ru")

@@ -494,20 +494,10 @@ def fit_loss(t):
     return trained[(t, s0_)][1].best_record["train_loss"]
 
 
+fits = [(b, fit_loss(f"int{b}"), fit_loss(f"STE int{b}"), trained[(f"int{b}", s0_)][1].seconds,
+         trained[(f"STE int{b}", s0_)][1].seconds) for b in cfg.qat_bits]
 for lang in plots.LANGS:
-    parts = []
-    for b in cfg.qat_bits:
-        v, e = f"int{b}", f"STE int{b}"
-        fv, fe = trained[(v, s0_)][1], trained[(e, s0_)][1]
-        parts.append({"en": f"at {b} bits the training loss at the selected epoch is {names.number(fit_loss(v), lang, 2)} "
-                            f"for the variant and {names.number(fit_loss(e), lang, 2)} for the STE "
-                            f"({names.number(fv.seconds, lang, 0)} s against {names.number(fe.seconds, lang, 0)} s)",
-                      "ru": f"на {b} битах функция потерь на обучении в выбранную эпоху — "
-                            f"{names.number(fit_loss(v), lang, 2)} у варианта и {names.number(fit_loss(e), lang, 2)} у STE "
-                            f"({names.number(fv.seconds, lang, 0)} с против {names.number(fe.seconds, lang, 0)} с)"}[lang])
-    tail = {"en": f"; trained normally: {names.number(fit_loss('fp32'), lang, 2)}",
-            "ru": f"; при обычном обучении — {names.number(fit_loss('fp32'), lang, 2)}"}
-    run.glue(f"ste_vs_qat_{lang}", "; ".join(parts) + tail[lang])
+    run.glue(f"ste_vs_qat_{lang}", fq.ste_vs_qat_text(fits, fit_loss("fp32"), lang))
 
 # fine-tuning after PTQ: each procedure against its PTQ start, and the two against each other at equal bytes
 f0 = ft[ft["seed"] == ch.seeds[0]]

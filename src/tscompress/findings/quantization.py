@@ -16,7 +16,7 @@ from ..names import RU_NOUNS, counted, method_name, number, p_value
 from ..names import plural
 from . import ALPHA, Change, majority_count_text, paired_changes
 
-__all__ = ["ptq_summary", "tuning_changes", "codes_vs_ste", "budget_text", "fp32_match_text", "qat_pair_text", "epochs_words"]
+__all__ = ["ptq_summary", "ste_vs_qat_text", "tuning_changes", "codes_vs_ste", "budget_text", "fp32_match_text", "qat_pair_text", "epochs_words"]
 
 _PHRASES: dict[str, dict[str, str]] = phrases.table("findings_quantization")
 
@@ -96,3 +96,11 @@ def ptq_summary(rows: Sequence[Mapping], n_significant: int, lang: str) -> str:
     significantly from the fp32 model on the same test cases."""
     return majority_count_text(rows, lang, "ptq_model") + _p(
         "ptq_significant", lang, k=n_significant, verb=plural(n_significant, _DIFFER[lang], lang))
+
+
+def ste_vs_qat_text(fits: Sequence[tuple[int, float, float, float, float]], fp32_loss: float, lang: str) -> str:
+    """The study's QAT variant against STE at each bit width, by the training loss at the selected epoch and the wall
+    time: ``(bits, variant_loss, ste_loss, variant_seconds, ste_seconds)``; then the same loss trained normally."""
+    parts = [_p("ste_vs_qat", lang, bits=b, loss_v=number(lv, lang, 2), loss_s=number(ls, lang, 2),
+                sec_v=number(sv, lang, 0), sec_s=number(ss, lang, 0)) for b, lv, ls, sv, ss in fits]
+    return "; ".join(parts) + _p("ste_vs_qat_fp32", lang, loss=number(fp32_loss, lang, 2))
