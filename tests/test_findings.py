@@ -179,8 +179,8 @@ def test_comparison_sentences_name_few_count_many_and_never_repeat_the_verdict()
     assert fc.recommendation_note(False, row, "en") == fc.recommendation_text(False, row, "en")
     assert fc.significance_text([row], "en") == ("significantly different from the fp32 TimesNet: quantile int4 "
                                                  "(TimesNet, p < 0.001)")
-    assert fc.significance_text([row] * 21, "ru").startswith("значимо отличается от TimesNet fp32 21 вариант (")
-    assert fc.significance_text([row] * 5, "en").startswith("5 variants differ significantly")
+    assert fc.significance_text([row] * 21, "ru").startswith("21 значимо отличается от TimesNet fp32 (")
+    assert fc.significance_text([row] * 5, "en").startswith("5 differ significantly")  # after "of the N variants …,"
     assert fc.significance_text([], "ru").startswith("ни один из них")
     slow = {**row, "setting": "int8", "latency_b1_rel": 1.3}
     assert fc.latency_text([slow, row], "ru") == ("Относительная задержка при батче 1 — от 0,80× (квантильное int4) до "

@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from .. import phrases
-from ..names import RU_NOUNS, counted, kib, number, p_value, plural, variant_name
+from ..names import kib, number, p_value, plural, variant_name
 
 __all__ = ["recommendation_text", "recommendation_note", "significance_text", "latency_text"]
 
 _PHRASES: dict[str, dict[str, str]] = phrases.table("findings_comparison")
 
-_VARIANTS = {"en": {"one": "variant", "other": "variants"}, "ru": RU_NOUNS["variant.nom"]}
 _DIFFER = {"en": {"one": "differs", "other": "differ"}, "ru": {"one": "отличается", "other": "отличаются"}}
 
 LISTED_AT_MOST = 4
@@ -50,12 +49,13 @@ def recommendation_note(nothing_to_lose: bool, smallest_ok: Mapping[str, Any] | 
 
 def significance_text(significant: Sequence[Mapping[str, Any]], lang: str) -> str:
     """Which variants differ significantly from the fp32 TimesNet on the test cases (exact McNemar): named with
-    their p-values up to :data:`LISTED_AT_MOST`, counted beyond (the table of every variant marks them with *)."""
+    their p-values up to :data:`LISTED_AT_MOST`, counted beyond (the table of every variant marks them with *). The
+    pages put it after "of the N variants tested against the fp32 TimesNet," / «из N вариантов, сравнённых …»."""
     k = len(significant)
     if k == 0:
         return _p("significant_none", lang)
     if k > LISTED_AT_MOST:
-        return _p("significant_many", lang, verb=plural(k, _DIFFER[lang], lang), variants=counted(k, _VARIANTS[lang], lang))
+        return _p("significant_many", lang, k=k, verb=plural(k, _DIFFER[lang], lang))
     listed = ", ".join(f"{variant_name(r, lang)} ({r['base']}, {p_value(r['p_value'], lang)})" for r in significant)
     return _p("significant_listed", lang, items=listed)
 
