@@ -156,6 +156,8 @@ def test_peft_sentences_moved_from_the_notebook_count_and_agree():
     assert fp.beats_text({1: 0.8, 3: 0.81}, 0.85, "en") == "none of the ranks tried (1, 3; best 0.810 against 0.850)"
     assert fp.time_text([1.0, 2.0, 3.0], 2.5, "en").startswith("2 of the 3 adapter runs are faster")
     assert fp.time_text([3.0], 2.5, "ru").startswith("ни один запуск")
+    assert fp.time_text([1.0] * 21, 2.5, "ru").startswith("21 из 21 запуска с адаптерами быстрее")
+    assert fp.time_text([1.0, 3.0, 3.0, 3.0], 2.5, "ru").startswith("1 из 4 запусков с адаптерами")
     tests = [("A", SimpleNamespace(significant=True, b=9, c=1, p_value=0.02)),
              ("B", SimpleNamespace(significant=False, b=1, c=1, p_value=1.0))]
     assert fp.changed_text(tests, "en") == ("1 of 2 adapted models differs significantly from their base before "

@@ -200,5 +200,5 @@ def time_text(adapter_seconds_per_epoch: Sequence[float], full_seconds_per_epoch
     faster = sum(v < full_seconds_per_epoch for v in spe)
     if faster == 0:
         return _p("time_none", lang)
-    return _p("time_some", lang, k=faster, n=len(spe),
-              most=percent(1 - min(spe) / full_seconds_per_epoch, lang))
+    n = len(spe) if lang == "en" else counted(len(spe), RU_NOUNS["run.gen_plain"], "ru")
+    return _p("time_some", lang, k=faster, n=n, most=percent(1 - min(spe) / full_seconds_per_epoch, lang))
