@@ -13,8 +13,19 @@ import numpy as np
 
 from .names import CRITERION_NAMES, interval, number, p_value, plural
 
-__all__ = ["starting_point_text", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
+__all__ = ["starting_point_text", "majority_position", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
            "recipe_choice_text", "reference_text"]
+
+
+def majority_position(row: Mapping) -> str:
+    """Where a test accuracy stands against the majority-class rate of the same cases: ``one_class`` (it predicts one
+    class), ``inside`` (the rate lies inside its 95% interval: cannot be told apart), ``above`` or ``below``."""
+    if row.get("test_single_class"):
+        return "one_class"
+    lo, hi, maj = row["test_accuracy_lo"], row["test_accuracy_hi"], row["test_majority_rate"]
+    if lo <= maj <= hi:
+        return "inside"
+    return "above" if lo > maj else "below"
 
 
 def majority_verdict(row: Mapping, lang: str) -> str:
@@ -27,17 +38,18 @@ def majority_verdict(row: Mapping, lang: str) -> str:
     acc, lo, hi = num(row["test_accuracy"]), row["test_accuracy_lo"], row["test_accuracy_hi"]
     maj = row["test_majority_rate"]
     bracket = interval(None, lo, hi, lang)
-    if row.get("test_single_class"):
+    position = majority_position(row)
+    if position == "one_class":
         return {
             "en": f"predicts one class for every test case: its accuracy {acc} is just the majority-class rate",
             "ru": f"предсказывает один класс для всех тестовых примеров: её точность {acc} — это просто доля мажоритарного класса",
         }[lang]
-    if lo <= maj <= hi:
+    if position == "inside":
         return {
             "en": f"cannot be told apart from always predicting the majority class: the rate {num(maj)} lies inside its interval {bracket}",
             "ru": f"неотличима от константного ответа «мажоритарный класс»: доля {num(maj)} лежит внутри интервала {bracket}",
         }[lang]
-    if lo > maj:
+    if position == "above":
         return {
             "en": f"is above the majority-class rate {num(maj)}: its whole interval {bracket} lies higher",
             "ru": f"выше доли мажоритарного класса {num(maj)}: весь интервал {bracket} лежит выше",

@@ -23,8 +23,9 @@ import numpy as np
 from .. import phrases
 from ..metrics import mcnemar
 from ..names import RU_NOUNS, counted, number, p_value, percent, plural
+from ..report import majority_position
 
-__all__ = ["phrase", "stops", "stops_text", "Change", "paired_changes", "ALPHA", "at_majority", "majority_count_text",
+__all__ = ["phrase", "stops", "stops_text", "Change", "paired_changes", "ALPHA", "at_majority", "majority_count_text", "DIFFER",
            "significant_count_text", "pair_by_level_text"]
 
 ALPHA = 0.05
@@ -121,17 +122,21 @@ def paired_changes(changes: Iterable[Change], lang: str) -> str:
 
 def at_majority(row: Mapping) -> bool:
     """A model that predicts one class on the test set, or whose test-accuracy interval holds the majority-class
-    rate: it cannot be told apart from always answering the majority class."""
-    if bool(row.get("test_single_class", False)):
-        return True
-    return bool(row["test_accuracy_lo"] <= row["test_majority_rate"] <= row["test_accuracy_hi"])
+    rate (:func:`tscompress.report.majority_position`): it cannot be told apart from always answering the majority
+    class."""
+    return majority_position(row) in ("one_class", "inside")
 
 
-_MAJORITY_NOUNS = {  # who is counted: English plural, the Russian noun and the gender its adjective takes
-    "model": ("models", "model", "f", ""),
-    "model_with_base": ("models (the uncompressed one included)", "model", "f", " (включая несжатую)"),
-    "ptq_model": ("PTQ models", "model", "f", " после PTQ"),
-    "student": ("students", "student", "m", ""),
+DIFFER: dict[str, dict[str, str]] = {"en": {"one": "differs", "other": "differ"},
+                                     "ru": {"one": "отличается", "other": "отличаются"}}
+"""The verb after a count («1 из 5 отличается», "3 of 5 differ"), for :func:`tscompress.names.plural`."""
+
+
+_MAJORITY_NOUNS = {  # who is counted: the English noun, the tail after it, the Russian noun and its gender
+    "model": ("model", "", "model", "f", ""),
+    "model_with_base": ("model", " (the uncompressed one included)", "model", "f", " (включая несжатую)"),
+    "ptq_model": ("PTQ model", "", "model", "f", " после PTQ"),
+    "student": ("student", "", "student", "m", ""),
 }
 
 
@@ -141,11 +146,12 @@ def majority_count_text(rows: Iterable[Mapping], lang: str, who: str = "model") 
     apart …"."""
     near = [at_majority(r) for r in rows]
     k, n = sum(near), len(near)
-    en_noun, ru_noun, gender, ru_tail = _MAJORITY_NOUNS[who]
+    en_noun, en_tail, ru_noun, gender, ru_tail = _MAJORITY_NOUNS[who]
     if lang == "en":
+        counted_n = counted(n, {"one": en_noun, "other": en_noun + "s"}, "en") + en_tail
         if k == 0:
-            return phrase("majority_none", lang, n=f"{n} {en_noun}")
-        return phrase("majority_some", lang, k=k, n=f"{n} {en_noun}", adj="cannot be told apart")
+            return phrase("majority_none", lang, n=counted_n)
+        return phrase("majority_some", lang, k=k, n=counted_n, adj="cannot be told apart")
     if k == 0:
         return phrase("majority_none", lang, n=counted(n, RU_NOUNS[f"{ru_noun}.nom"], "ru") + ru_tail)
     one = "неотличима" if gender == "f" else "неотличим"
@@ -155,7 +161,7 @@ def majority_count_text(rows: Iterable[Mapping], lang: str, who: str = "model") 
 
 def significant_count_text(k: int, n: int, lang: str) -> str:
     """How many of ``n`` paired differences are significant at :data:`ALPHA` (exact McNemar)."""
-    verb = plural(k, {"one": "is", "other": "are"}, lang) if lang == "en" else ""
+    verb = plural(k, {"one": "is", "other": "are"}, lang) if lang == "en" else ""  # the Russian phrase has no verb
     return phrase("significant_count", lang, k=k, n=n, verb=verb, alpha=number(ALPHA, lang, 2))
 
 

@@ -12,12 +12,12 @@ from typing import Any, Mapping, Sequence
 
 from .. import phrases
 from ..names import kib, number, p_value, plural, variant_name
+from . import DIFFER
 
 __all__ = ["recommendation_text", "recommendation_note", "significance_text", "latency_text"]
 
 _PHRASES: dict[str, dict[str, str]] = phrases.table("findings_comparison")
 
-_DIFFER = {"en": {"one": "differs", "other": "differ"}, "ru": {"one": "отличается", "other": "отличаются"}}
 
 LISTED_AT_MOST = 4
 """Up to this many significant variants are named with their p-values; more are counted."""
@@ -55,7 +55,7 @@ def significance_text(significant: Sequence[Mapping[str, Any]], lang: str) -> st
     if k == 0:
         return _p("significant_none", lang)
     if k > LISTED_AT_MOST:
-        return _p("significant_many", lang, k=k, verb=plural(k, _DIFFER[lang], lang))
+        return _p("significant_many", lang, k=k, verb=plural(k, DIFFER[lang], lang))
     listed = ", ".join(f"{variant_name(r, lang)} ({r['base']}, {p_value(r['p_value'], lang)})" for r in significant)
     return _p("significant_listed", lang, items=listed)
 

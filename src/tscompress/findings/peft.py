@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 
 from .. import phrases
 from ..names import CRITERION_NAMES, RU_NOUNS, counted, number, p_value, percent, plural
+from . import DIFFER
 
 __all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling",
            "dylora_fit_text", "dylora_test_text", "apart_text", "changed_text", "beats_text", "time_text"]
@@ -24,7 +25,6 @@ __all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "u
 _PHRASES: dict[str, dict[str, str]] = phrases.table("findings_peft")
 
 _VERB = {"en": {"one": "predicts", "other": "predict"}, "ru": {"one": "предсказывает", "other": "предсказывают"}}
-_DIFFER = {"en": {"one": "differs", "other": "differ"}, "ru": {"one": "отличается", "other": "отличаются"}}
 
 
 def _p(key: str, lang: str, **values: object) -> str:
@@ -132,10 +132,6 @@ def unchanged_text(rows: Sequence[Mapping], lang: str) -> str:
     return "; ".join(parts)
 
 
-def _en_counted(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def dylora_fit_text(dylora_loss: Mapping[int, float], separate_loss: Mapping[int, float], lang: str) -> str:
     """One truncated DyLoRA run against QLoRA runs trained at each rank alone: at how many ranks the separate run has
     the lower / higher validation loss, compared at the page's three decimals (beyond them the order is float noise
@@ -147,7 +143,7 @@ def dylora_fit_text(dylora_loss: Mapping[int, float], separate_loss: Mapping[int
     same = len(sep) - lower - higher
     fit = _p("dylora_fit_lower" if lower > higher else "dylora_fit_higher" if lower < higher else "dylora_fit_even",
              lang)
-    compared = (_en_counted(len(sep), "rank") + " compared" if lang == "en"
+    compared = (counted(len(sep), {"one": "rank", "other": "ranks"}, "en") + " compared" if lang == "en"
                 else counted(len(sep), RU_NOUNS["compared_rank.gen"], "ru"))
     return _p("dylora_loss", lang, lower=lower, higher=higher, compared=compared, fit=fit,
               same=_p("dylora_same", lang, k=same) if same else "")
@@ -166,7 +162,8 @@ def apart_text(accuracies: Sequence[float], n_test: int, lang: str) -> str:
     apart = int(round((max(accuracies) - min(accuracies)) * n_test))
     if apart == 0:
         return _p("apart_none", lang)
-    cases = _en_counted(apart, "test case") if lang == "en" else counted(apart, RU_NOUNS["test_case.nom"], "ru")
+    cases = counted(apart, {"one": "test case", "other": "test cases"} if lang == "en" else RU_NOUNS["test_case.nom"],
+                    lang)
     return _p("apart_some", lang, cases=cases)
 
 
@@ -176,7 +173,7 @@ def changed_text(tests: Sequence[tuple[str, object]], lang: str) -> str:
     adapted model got right, ``c`` only the base, ``p_value``, ``significant``)."""
     sig = [(name, res) for name, res in tests if res.significant]
     k, n = len(sig), len(tests)
-    verb = plural(k, _DIFFER[lang], lang)
+    verb = plural(k, DIFFER[lang], lang)
     head = _p("changed_head", lang, k=k, verb=verb, n=n if lang == "en" else counted(n, RU_NOUNS["model.gen"], "ru"))
     if not sig:
         return head

@@ -14,7 +14,7 @@ from .. import phrases
 from ..metrics import mcnemar
 from ..names import RU_NOUNS, counted, method_name, number, p_value
 from ..names import plural
-from . import ALPHA, Change, majority_count_text, paired_changes
+from . import ALPHA, DIFFER, Change, majority_count_text, paired_changes
 
 __all__ = ["ptq_summary", "ste_vs_qat_text", "tuning_changes", "codes_vs_ste", "budget_text", "fp32_match_text", "qat_pair_text", "epochs_words"]
 
@@ -88,14 +88,13 @@ def qat_pair_text(a: str, b: str, acc_a: float, acc_b: float, correct_a: np.ndar
               p=p_value(t.p_value, lang), verdict=_p("pair_sig" if t.p_value < ALPHA else "pair_not", lang))
 
 
-_DIFFER = {"en": {"one": "differs", "other": "differ"}, "ru": {"one": "отличается", "other": "отличаются"}}
 
 
 def ptq_summary(rows: Sequence[Mapping], n_significant: int, lang: str) -> str:
     """The PTQ models at a glance: how many cannot be told apart from the majority-class rate, and how many differ
     significantly from the fp32 model on the same test cases."""
     return majority_count_text(rows, lang, "ptq_model") + _p(
-        "ptq_significant", lang, k=n_significant, verb=plural(n_significant, _DIFFER[lang], lang))
+        "ptq_significant", lang, k=n_significant, verb=plural(n_significant, DIFFER[lang], lang))
 
 
 def ste_vs_qat_text(fits: Sequence[tuple[int, float, float, float, float]], fp32_loss: float, lang: str) -> str:
