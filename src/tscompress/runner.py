@@ -89,13 +89,13 @@ def notebook_parameters(notebook: Path) -> dict[str, Any]:
     a line papermill cannot parse is no parameter, and papermill would warn that a value passed for it is unknown)."""
     import ast
 
-    import nbformat
     from papermill.inspection import inspect_notebook
 
-    nb = nbformat.read(notebook, as_version=4)
-    if not any(c.cell_type == "code" and "parameters" in c.metadata.get("tags", []) for c in nb.cells):
-        raise ConfigError(f"{notebook.name} has no cell tagged 'parameters'")
-    return {name: ast.literal_eval(p["default"]) for name, p in inspect_notebook(str(notebook)).items()}
+    params = inspect_notebook(str(notebook))
+    if not params:
+        raise ConfigError(f"{notebook.name} has no parameters papermill can read (a cell tagged 'parameters', one "
+                          "assignment per line)")
+    return {name: ast.literal_eval(p["default"]) for name, p in params.items()}
 
 
 def parse_value(text: str) -> Any:
