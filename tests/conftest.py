@@ -74,6 +74,8 @@ def smoke_results(tmp_path_factory):
 def pytest_addoption(parser):
     parser.addoption("--task", action="append", default=[], help="run only the tests of this task (repeatable)")
     parser.addoption("--task-report", default=None, help="write {tests, passed} of the run as JSON here")
+    parser.addoption("--all", action="store_true", default=False,
+                     help="also run the tests marked ci (the longest end-to-end checks; CI runs them)")
 
 
 def pytest_configure(config):
@@ -83,6 +85,11 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--all"):
+        skip = pytest.mark.skip(reason="a longest end-to-end check: run with --all (CI does)")
+        for item in items:
+            if item.get_closest_marker("ci"):
+                item.add_marker(skip)
     wanted = set(config.getoption("--task"))
     if not wanted:
         return

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import subprocess
 
 import pytest
 
@@ -83,11 +84,26 @@ def _one_line_error(proc):
     (["run", "00_models", "--datasets", ","], "no dataset"),
     (["run", "00_models", "--datasets", "BasicMotions", "-p", "dataset=BasicMotions"], "not both"),
 ])
-def test_bad_arguments_fail_with_one_line(args, expect, tmp_path):
-    proc = tscompress(*args, "--results-dir", str(tmp_path / "r"))
-    line = _one_line_error(proc)
+def test_bad_arguments_fail_with_one_line(args, expect, tmp_path, capsys):
+    """The command's own checks, in this process (``cli.main`` is what ``python -m tscompress`` calls; the process
+    around it is checked once below, for the one-line contract of a real run)."""
+    from tscompress import cli
+
+    try:
+        code = cli.main([*args, "--results-dir", str(tmp_path / "r")])
+    except SystemExit as exc:  # argparse's own errors exit from parse_args
+        code = exc.code
+    err = capsys.readouterr().err
+    line = _one_line_error(subprocess.CompletedProcess(args, code, "", err))
     assert expect in line, line
     assert not list((tmp_path / "r").rglob("00_models"))
+
+
+def test_bad_argument_in_a_real_process_is_one_line(tmp_path):
+    """The same contract through ``python -m tscompress`` itself: nothing printed at import time adds lines."""
+    for args, expect in ((["run", "00_models", "-p", "seed=abc"], "takes int"), (["book", "--lang", "de"], "unknown edition")):
+        line = _one_line_error(tscompress(*args, "--results-dir", str(tmp_path / "r")))
+        assert expect in line, line
 
 
 def test_unknown_dataset_fails_cleanly_and_leaves_nothing(tmp_path):

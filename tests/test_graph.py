@@ -174,6 +174,7 @@ and the tables."""
 
 
 @pytest.mark.slow
+@pytest.mark.ci
 def test_ray_run_killed_midway_resumes_and_equals_the_local_run(smoke_results, tmp_path):
     """A Ray run in which one node fails leaves the others' results; the rerun (the CLI, --executor ray) runs only
     that node and what depends on it, and every number the book shows equals the local executor's."""

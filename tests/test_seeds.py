@@ -113,6 +113,7 @@ def test_a_compression_chapters_tables_start_with_the_models_it_compresses(tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.ci
 def test_seed_nodes_give_the_numbers_of_a_run_over_both_seeds_and_pages_show_their_spread(tmp_path):
     """``--seeds 0,1``: each seed runs the models and sparsification chapters as nodes of its own (the first into the
     dataset's folder, the second into seeds/1, reading seed 1's models); every variant's numbers equal those of one
