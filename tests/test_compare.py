@@ -1,5 +1,6 @@
 """The comparison chapter's computations on hand-made variant tables."""
 
+import io
 import math
 
 import numpy as np
@@ -223,3 +224,42 @@ def test_mcnemar_cell_shows_the_counts_p_and_a_star_or_a_dash():
     assert compare.mcnemar_cell(row, "en") == "3 / 11, 0.06"
     assert compare.mcnemar_cell({**row, "p_value": 0.012, "significant": True}, "ru") == "3 / 11, 0,01 *"
     assert compare.mcnemar_cell({"p_value": float("nan")}, "en") == "—"
+
+
+def test_recommendations_table_shows_each_budget_in_the_editions_words_and_dashes_where_nothing_fits():
+    table = _table([
+        {"id": "fp32", "method": "baseline", "base": "TimesNet", "stored_bytes": 1000, "test_accuracy": 0.80,
+         "test_balanced_accuracy": 0.75, "val_balanced_accuracy": 0.70, "significant": False},
+        {"id": "int4", "method": "quantile", "setting": "int4", "base": "TimesNet", "stored_bytes": 140,
+         "test_accuracy": 0.625, "test_balanced_accuracy": 0.6, "val_balanced_accuracy": 0.72, "significant": True,
+         "epochs_trained": 0, "stopped_by": ""},
+    ])
+    rec = compare.recommend(table, [1.0, 0.5, 0.1])
+    ru = compare.recommendations_table(rec, table, "ru")
+    assert list(ru.iloc[:, 0]) == ["100%", "50%", "10%"]
+    assert ru.iloc[0, 1] == ru.iloc[1, 1] != "—" and ru.iloc[0, 1].endswith("(TimesNet)") and ru.iloc[2, 1] == "—"
+    assert list(ru.iloc[:, 4]) == ["0,625", "0,625", "—"] and list(ru.iloc[:, 6]) == ["да", "да", "—"]
+    en = compare.recommendations_table(rec, table, "en")
+    assert list(en.iloc[:, 6]) == ["yes", "yes", "—"] and en.iloc[2, 2] == "—" and en.iloc[0, 2] == "0.1"
+
+
+def test_the_pages_comparison_tables_are_the_librarys_display_of_the_saved_tables(smoke_results):
+    """What the comparison page shows (table_all, recommendations, table_claims per edition) is
+    :func:`compare.comparison_table`, :func:`compare.recommendations_table` and :func:`claims.display` of the
+    chapter's saved tables."""
+    from tscompress import claims
+
+    root, _ = smoke_results
+    out = root / "BasicMotions" / "05_comparison"
+    cmp = pd.read_csv(out / "comparison.csv", keep_default_na=False, na_values=[""])
+    cmp["id"] = cmp["id"].astype(str)
+    rec = pd.read_csv(out / "recommendations.csv", keep_default_na=False, na_values=[""])
+    rec["id"] = rec["id"].fillna("").astype(str)
+    claim_table = pd.read_csv(out / "claims.csv")
+    for lang in ("en", "ru"):
+        for name, made in (("table_all", compare.comparison_table(cmp, lang)),
+                           ("recommendations", compare.recommendations_table(rec, cmp, lang)),
+                           ("table_claims", claims.display(claim_table, lang))):
+            shown = pd.read_csv(out / f"{name}.{lang}.csv", dtype=str, keep_default_na=False)
+            expected = pd.read_csv(io.StringIO(made.to_csv(index=False)), dtype=str, keep_default_na=False)
+            pd.testing.assert_frame_equal(shown, expected, obj=f"{name}.{lang}")

@@ -232,3 +232,35 @@ def test_ste_against_the_studys_qat_in_each_edition():
                          "STE (61 s against 40 s); at 4 bits") and en.endswith("; trained normally: 0.35")
     assert "на 4 битах функция потерь на обучении в выбранную эпоху — 1,10 у варианта и 0,52 у STE (70 с против 41 с)" \
         in fq.ste_vs_qat_text(fits, 0.35, "ru")
+
+
+def test_peft_row_names_grid_note_and_dylora_spans_in_both_editions():
+    assert fpeft.row_name("q4", "", "ru", "q4") == "квантильная 4-битная"
+    assert fpeft.row_name("fp32", "", "en", "q4") == "pretrained fp32"
+    assert fpeft.row_name("full", "q4", "en", "q4") == "full fine-tuning (quantile 4-bit start)"
+    assert fpeft.row_name("qlora", "q4", "en", "q4", 3) == "QLoRA r = 3"
+    assert fpeft.row_name("qdora", "nf4", "ru", "q4", 1) == "QDoRA r = 1 (база: NF4)"
+    assert fpeft.grid_note([1, 3, 16], [1, 3, 16], "en") == "The rank grid here is the full profile's (1, 3, 16)."
+    assert "ранги этого запуска: 1, 3." in fpeft.grid_note([1, 3], [1, 3, 16], "ru")
+    assert fpeft.span([0.5, 0.5004]) == "0.500" and fpeft.span([0.5, 0.61]) == "0.500–0.610"
+    assert fpeft.dylora_span_text([0.5, 0.5], "acc", "ru") == "равна 0.500 при каждом ранге"
+    assert fpeft.dylora_span_text([0.5, 0.6], "loss", "ru") == "лежат в пределах 0.500–0.600"
+
+
+def test_fast_forward_gain_reads_when_each_run_first_reached_the_plain_runs_lowest_loss():
+    hist = lambda losses, sec: [{"epoch": e, "val_loss": v, "seconds": 0 if e == 0 else sec}  # noqa: E731
+                                for e, v in enumerate(losses)]
+    plain, fast = hist([1.0, 0.8, 0.7, 0.75], 2.0), hist([1.0, 0.69, 0.6], 3.0)
+    g = fpeft.fast_forward_gain(plain, fast)
+    assert (g.target, g.plain_epoch, g.plain_seconds, g.ff_epoch, g.ff_seconds) == (0.7, 2, 4.0, 1, 3.0)
+    en = fpeft.fast_forward_texts(g, 5, 0.70, 0.65, 8, 40, "en")
+    assert en["vs_hi"] == "above the 8-bit model's 0.650 by 2 test cases"
+    assert en["result"].startswith("reaches it after 5 optimizer steps and 3.0 s (50% fewer steps, 25% less time")
+    ru = fpeft.fast_forward_texts(g, 1, 0.65, 0.65, 8, 40, "ru")
+    assert ru["vs_hi"] == "не выше, чем у 8-битной модели (0.650)"
+    assert ru["result"].startswith("достигает их за 1 шаг оптимизатора")
+    slow = fpeft.fast_forward_gain(plain, hist([1.0, 0.9, 0.8], 1.0))
+    assert slow.ff_epoch is None and slow.ff_seconds is None
+    assert fpeft.fast_forward_texts(slow, 5, 0.7, 0.65, 8, 40, "en")["result"] == \
+        "does not reach it within the same number of epochs"
+    assert "на 1 тестовый пример" in fpeft.fast_forward_texts(g, 5, 0.675, 0.65, 8, 40, "ru")["vs_hi"]

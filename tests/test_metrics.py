@@ -170,3 +170,15 @@ def test_starting_point_text_states_the_baselines_verdict_in_each_language():
     assert "0.721 [0.607, 0.836] on the 61 test cases" in en and "cannot be told apart" in en and "0.705" in en
     assert "0,721 [0,607; 0,836] на 61 тестовом примере" in ru and "неотличима" in ru and "0,705" in ru
     assert "MiniRocket" not in starting_point_text(base, None, "en")
+
+
+def test_summary_line_reads_the_row_it_is_given():
+    from tscompress import report
+
+    row = {"test_accuracy": 0.7541, "test_accuracy_lo": 0.639, "test_accuracy_hi": 0.852, "test_n": 61,
+           "test_majority_rate": 0.7213, "test_balanced_accuracy": 0.6312}
+    assert report.summary_line("Transformer seed 0", row) == (
+        "Transformer seed 0: test accuracy 0.754 [95% CI 0.639-0.852], n=61, majority rate 0.721, "
+        "balanced accuracy 0.631")
+    assert report.summary_line("x", row, "pooled accuracy", ", 2.0 s").endswith("0.631, 2.0 s")
+    assert "pooled accuracy 0.754" in report.summary_line("x", row, "pooled accuracy")

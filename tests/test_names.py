@@ -181,3 +181,11 @@ def test_tiny_numbers_are_written_as_powers_of_ten_not_e_notation():
     assert names.scientific(2.7e-7, "en") == "2.7\u00a0×\u00a010\u207b\u2077"
     assert names.scientific(2.7e-7, "ru") == "2,7\u00a0×\u00a010\u207b\u2077" and names.scientific(0.0, "ru") == "0"
     assert names.localize_numbers(names.scientific(1.25e-5, "en", 2), "ru") == names.scientific(1.25e-5, "ru", 2)
+
+
+def test_and_lists_and_counted_nouns_of_either_edition():
+    assert names.and_list([8, 4, 2], "en") == "8, 4 and 2" and names.and_list([8, 4], "ru") == "8 и 4"
+    assert names.and_list([8], "ru") == "8"
+    assert names.counted(1, names.noun_forms("variant.nom", "en"), "en") == "1 variant"
+    assert names.counted(21, names.noun_forms("variant.gen", "ru"), "ru") == "21 варианта"
+    assert names.counted(5, names.noun_forms("test_case.nom", "ru"), "ru") == "5 тестовых примеров"

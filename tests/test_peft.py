@@ -409,3 +409,25 @@ def test_a_finetuning_run_does_not_depend_on_the_random_state_it_starts_in():
     assert [r["val_loss"] for r in first.fit.history] == [r["val_loss"] for r in second.fit.history]
     for (name, a), (_, b) in zip(first.model.state_dict().items(), second.model.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def test_make_base_gives_the_pretrained_model_or_a_quantized_copy_and_refuses_an_unknown_key():
+    from tscompress import variants
+    from tscompress.errors import ConfigError
+    from tscompress.peft.experiment import make_base
+
+    torch.manual_seed(0)
+    pre = build_model("TimesNet", 3, 24, 2, d_model=4, d_ff=6, e_layers=1, num_kernels=2)
+    model, nbytes, desc = make_base("fp32", pre)
+    assert model is pre and nbytes == variants.dense_bytes(pre) and desc == "float32 base"
+    q2, b2, d2 = make_base("q2", pre)
+    q4, b4, _ = make_base("q4", pre)
+    assert b2 < b4 < nbytes and d2.startswith("2-bit quantile")
+    conv = max((m.weight.numel(), n) for n, m in pre.named_modules() if isinstance(m, nn.Conv2d))[1] + ".weight"
+    w2 = dict(q2.named_parameters())[conv]
+    assert all(len(torch.unique(w2[f])) <= 4 for f in range(w2.shape[0]))  # 2 bits per output filter
+    assert not torch.equal(w2, dict(pre.named_parameters())[conv])
+    _, bn, dn = make_base("nf4", pre)
+    assert bn < nbytes and dn.startswith("NF4")
+    with pytest.raises(ConfigError, match="unknown PEFT base 'q'"):
+        make_base("q", pre)

@@ -294,3 +294,25 @@ def test_ste_fine_tuning_starts_from_the_ptq_model_and_caching_changes_nothing(m
     assert histories[0] == histories[1]
     start = evaluate(ptq, splits.val, device="cpu", n_boot=0)
     assert histories[0][0]["epoch"] == 0 and histories[0][0]["val_loss"] == pytest.approx(start.loss, rel=1e-5)
+
+
+def test_bits_figure_draws_every_method_before_and_after_each_fine_tuning_in_the_editions_words():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from tscompress.quantize.figures import PTQ_METHODS, bits_figure
+
+    acc = {"test_accuracy": 0.8, "test_accuracy_lo": 0.7, "test_accuracy_hi": 0.9, "test_balanced_accuracy": 0.75,
+           "test_majority_rate": 0.5}
+    ptq = pd.DataFrame([{"method": "fp32", "bits": 32, **acc}] + [{"method": m, "bits": b, **acc}
+                                                                     for m in PTQ_METHODS for b in (2, 4, 8)])
+    tuned = pd.DataFrame([{"method": m, "bits": b, "procedure": p, **acc} for m in PTQ_METHODS for b in (2, 4)
+                          for p in ("codes", "ste_tune")])
+    fig = bits_figure(ptq, tuned, "ru", ste_bits=[2])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "квантильное (исследование), после дообучения кодов" in legend
+    assert "NormalFloat (NF), после дообучения с STE" in legend and "fp32 (0.800)" in legend
+    assert [t for t in fig.axes[0].get_xticks()] == [2, 4, 8]
+    ste = [line for line in fig.axes[0].get_lines() if line.get_marker() == "^"]
+    assert all(len(line.get_xdata()) == 1 for line in ste)  # STE only at the bits asked for
+    plt.close(fig)

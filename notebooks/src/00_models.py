@@ -435,13 +435,8 @@ for lang in plots.LANGS:
         for r in recipe_names))
     run.glue(f"cv_vs_reference_{lang}", report.reference_text(
         {r["model"]: r for r in cv_rows}, ref_row, cv_correct, lang))
-summary = [f"{r['model']} seed {r['seed']}: test accuracy {r['test_accuracy']:.3f} "
-           f"[95% CI {r['test_accuracy_lo']:.3f}-{r['test_accuracy_hi']:.3f}], n={r['test_n']}, "
-           f"majority rate {r['test_majority_rate']:.3f}, balanced accuracy {r['test_balanced_accuracy']:.3f}"
-           for r in rows]
-summary += [f"{r['model']}, {r['folds']}-fold CV over all labelled cases: pooled accuracy {r['test_accuracy']:.3f} "
-            f"[95% CI {r['test_accuracy_lo']:.3f}-{r['test_accuracy_hi']:.3f}], n={r['test_n']}, "
-            f"majority rate {r['test_majority_rate']:.3f}, balanced accuracy {r['test_balanced_accuracy']:.3f}"
+summary = [report.summary_line(f"{r['model']} seed {r['seed']}", r) for r in rows]
+summary += [report.summary_line(f"{r['model']}, {r['folds']}-fold CV over all labelled cases", r, "pooled accuracy")
             for r in cv_rows + [ref_row]]
 summary.append(f"training recipe chosen on validation: {chosen_recipe}; the book trains with {ch.recipe.name}")
 ch.finish(summary=summary, recipe=ch.recipe.name, recipe_chosen=chosen_recipe, recipe_scores=recipe_scores)

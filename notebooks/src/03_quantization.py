@@ -34,6 +34,7 @@ import pandas as pd
 
 from tscompress import chapter, models, names, plots, quantize, report, study, train, variants
 from tscompress.metrics import mcnemar
+from tscompress.quantize import figures as qfig
 
 ch = chapter.from_notebook("03_quantization", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile
@@ -45,10 +46,6 @@ if not set(cfg.finetune_bits) <= set(cfg.ptq_bits):
     raise ConfigError(f"quantize.finetune_bits {list(cfg.finetune_bits)} must be among ptq_bits {list(cfg.ptq_bits)}")
 compare_study = study.applies_to(dataset)
 MIB = 2**20
-METHOD_NAMES = {"quantile": {"en": "quantile (study)", "ru": "квантильное (исследование)"},
-                "uniform": {"en": "uniform per channel", "ru": "равномерное поканальное"},
-                "nf": {"en": "NormalFloat (NF)", "ru": "NormalFloat (NF)"},
-                "fp32": {"en": "fp32", "ru": "fp32"}}
 print(f"profile {prof.name}: {prof.description}; quantize settings {cfg.to_dict()}; seeds {ch.seeds}")
 
 # %% [markdown]
@@ -232,39 +229,9 @@ run.save_tables(table5, "table5")
 # ## Точность в зависимости от числа битов, три метода
 
 # %%
-def bits_figure(lang):
-    import matplotlib.pyplot as plt
-
-    plots._style()
-    fig, ax = plt.subplots(figsize=(6.8, 4.6))
-    s0 = ptq[ptq["seed"] == ch.seeds[0]]
-    base = s0[s0["method"] == "fp32"].iloc[0]
-    f0 = ft[ft["seed"] == ch.seeds[0]]
-    after = {"en": "after code fine-tuning", "ru": "после дообучения кодов"}[lang]
-    after_ste = {"en": "after STE fine-tuning", "ru": "после дообучения с STE"}[lang]
-    for i, method in enumerate(["quantile", "uniform", "nf"]):
-        g = s0[s0["method"] == method].sort_values("bits")
-        ax.errorbar(g["bits"] + (i - 1) * 0.08, g["test_accuracy"],
-                    yerr=[g["test_accuracy"] - g["test_accuracy_lo"], g["test_accuracy_hi"] - g["test_accuracy"]],
-                    fmt="o-", ms=4, capsize=2, lw=1, label=METHOD_NAMES[method][lang], color=f"C{i}")
-        ax.plot(g["bits"] + (i - 1) * 0.08, g["test_balanced_accuracy"], "x:", ms=5, lw=0.8, color=f"C{i}")
-        h = f0[(f0["method"] == method) & (f0["procedure"] == "codes")].sort_values("bits")
-        ax.plot(h["bits"] + (i - 1) * 0.08 + 0.04, h["test_accuracy"], "D--", ms=4, lw=1, color=f"C{i}", mfc="white",
-                label=f"{METHOD_NAMES[method][lang]}, {after}")
-        h = f0[(f0["method"] == method) & (f0["procedure"] == "ste_tune") & f0["bits"].isin(cfg.ste_tune_bits)]
-        ax.plot(h["bits"] + (i - 1) * 0.08 - 0.04, h["test_accuracy"], "^", ms=5, color=f"C{i}", mfc="white",
-                label=f"{METHOD_NAMES[method][lang]}, {after_ste}")
-    ax.axhline(base["test_accuracy"], color="grey", lw=1, ls="--", label=f"fp32 ({plots.fmt_acc(base['test_accuracy'])})")
-    ax.axhline(base["test_majority_rate"], color="C3", lw=1, ls=":", label=plots.label("majority", lang))
-    ax.set_xlabel(plots.label("q_bits", lang))
-    ax.set_ylabel(plots.label("accuracy", lang))
-    ax.set_xticks(sorted(set(s0["bits"]) - {32}))
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-    ax.set_title(plots.label("q_bits_title", lang), fontsize=10)
-    return fig
-
-
-run.save_figures(bits_figure, "fig_bits")
+first = ch.seeds[0]  # the figure shows one seed
+run.save_figures(lambda lang: qfig.bits_figure(ptq[ptq.seed == first], ft[ft.seed == first], lang, cfg.ste_tune_bits),
+                 "fig_bits")
 
 # %% [markdown]
 # ## QAT, the study's variant, at the models chapter's budget (study: Figure 8)

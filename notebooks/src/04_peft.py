@@ -34,19 +34,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tscompress import chapter, models, names, plots, quantize, report, study, train, variants
+from tscompress import chapter, models, names, plots, report, study, train, variants
 from tscompress.metrics import mcnemar
 from tscompress.profiles import get_profile
+
+acc_text = lambda r: plots.fmt_ci(r["test_accuracy"], r["test_accuracy_lo"], r["test_accuracy_hi"])  # noqa: E731
 from tscompress import peft as tp
 from tscompress.peft import figures as pf
 from tscompress.findings import peft as fpeft
-from tscompress.peft.experiment import dylora_finetune, finetune
-
-
-def span(values, fmt="{:.3f}"):
-    """'lo–hi' of some numbers as text (one value when they all print the same)."""
-    lo, hi = fmt.format(min(values)), fmt.format(max(values))
-    return lo if lo == hi else f"{lo}–{hi}"
+from tscompress.findings.peft import METHOD_LABELS as method_names, base_name, row_name, span
+from tscompress.peft.experiment import dylora_finetune, finetune, make_base
 
 
 ch = chapter.from_notebook("04_peft", vars())  # the parameters above, as papermill set them
@@ -148,34 +145,8 @@ ranks = sorted(set(cfg.ranks) | ({budget.rank} if cfg.add_budget_rank else set()
 main_key, hi_key = f"q{base_bits}", f"q{target_bits}"
 print("ranks:", ranks, "extra bases:", cfg.extra_bases)
 # what the page's "left out" section says about the rank grid: this run's against the full profile's
-full_ranks = get_profile("full").peft.ranks
-
-
-def listed(rs):
-    return ", ".join(str(r) for r in rs)
-
-
-if list(cfg.ranks) == list(full_ranks):
-    run.glue("grid_note_en", f"The rank grid here is the full profile's ({listed(full_ranks)}).")
-    run.glue("grid_note_ru", f"Сетка рангов здесь — сетка полного профиля ({listed(full_ranks)}).")
-else:
-    run.glue("grid_note_en", f"The full profile's rank grid ({listed(full_ranks)}) was not run here; this run's "
-                             f"ranks: {listed(cfg.ranks)}.")
-    run.glue("grid_note_ru", f"Сетка рангов полного профиля ({listed(full_ranks)}) здесь не запускалась; ранги "
-                             f"этого запуска: {listed(cfg.ranks)}.")
-
-
-def make_base(key, pre):
-    """base key -> (float module with the base weights, stored bytes by its accounting, description)."""
-    if key == "fp32":
-        return pre, variants.dense_bytes(pre), "float32 base"
-    if key == "nf4":
-        q = quantize.nf4_quantize(pre, 4)
-        return q.model, q.nbytes(), "NF4 base (double quantization)"
-    if key.startswith("q") and key[1:].isdigit():
-        q = quantize.quantile_quantize(pre, int(key[1:]))
-        return q.model, q.nbytes(), f"{key[1:]}-bit quantile base (study accounting)"
-    raise ValueError(f"unknown base {key!r}")
+for lang in plots.LANGS:
+    run.glue(f"grid_note_{lang}", fpeft.grid_note(cfg.ranks, get_profile("full").peft.ranks, lang))
 
 
 log = variants.VariantLog(run)
@@ -317,26 +288,6 @@ log.save()
 s0 = ch.seeds[0]
 
 
-def base_name(key, lang):
-    if key == "fp32":
-        return {"en": "pretrained fp32", "ru": "предобученная fp32"}[lang]
-    if key == "nf4":
-        return "NF4"
-    return {"en": f"quantile {key[1:]}-bit", "ru": f"квантильная {key[1:]}-битная"}[lang]
-
-
-method_names = {"qlora": "QLoRA", "qdora": "QDoRA", "lora": "LoRA", "dora": "DoRA", "qdylora": "QDyLoRA"}
-
-
-def row_name(method, base, lang, rank=None):
-    if not base:  # a reference row: method is the base key
-        return base_name(method, lang)
-    if method == "full":
-        return {"en": f"full fine-tuning ({base_name(base, 'en')} start)",
-                "ru": f"полное дообучение (старт: {base_name(base, 'ru')})"}[lang]
-    extra = "" if base == main_key else {"en": f" ({base_name(base, 'en')} base)",
-                                          "ru": f" (база: {base_name(base, 'ru')})"}[lang]
-    return method_names[method] + ("" if rank is None else f" r = {rank}") + extra
 
 
 t_all = sweep[sweep.seed == s0].copy()
@@ -353,7 +304,7 @@ t["mem"] = [("—" if pd.isna(r.mem_total) else f"{r.mem_total / 2**20:.1f} ({(r
 cols = [("name", "peft_method"), ("rank_fmt", "peft_rank"), ("trainable_fmt", "peft_trainable"),
         ("kib", "stored_kib"), ("time", "peft_train_s"), ("mem", "peft_memory"), ("acc_ci", "test_accuracy"),
         ("bacc", "test_balanced"), ("majority", "majority_short")]
-run.save_tables(lambda lang: plots.display_table(t.assign(name=[row_name(m, b, lang) for m, b in zip(t["method"], t["base"])]),
+run.save_tables(lambda lang: plots.display_table(t.assign(name=[row_name(m, b, lang, main_key) for m, b in zip(t["method"], t["base"])]),
                                                   cols, lang), "sweep_table")
 main = t_all[(t_all["base"] == "") | (t_all["base"] == main_key)]
 
@@ -373,7 +324,7 @@ def ref_lines(lang):
              base_name(main_key, lang): refs[main_key]["evaluation"].accuracy}
     full = main[main.method == "full"]
     if len(full):
-        lines[row_name("full", main_key, lang)] = float(full["test_accuracy"].iloc[0])
+        lines[row_name("full", main_key, lang, main_key)] = float(full["test_accuracy"].iloc[0])
     return lines
 
 
@@ -413,18 +364,11 @@ if len(dylora_table):
     run.glue_counted("dylora_separate_n", len(sep), "run.gen", fmt="{}")
     run.glue("dylora_separate_runs_en", f"{len(sep)} separate QLoRA runs" if len(sep) != 1 else "one separate QLoRA run")
     run.glue_counted("dylora_R", int(dy0["rank"].max()), "rank.acc", fmt="{}")
-    phrases = {  # column: glue key, then (one value, a range) per edition
-        "test_accuracy": ("dylora_acc_text", {"en": ("is {} at every rank", "lies in {}"),
-                                              "ru": ("равна {} при каждом ранге", "— в пределах {}")}),
-        "val_loss": ("dylora_val_loss_text", {"en": ("is {} at every rank", "lies in {}"),
-                                              "ru": ("равны {} при каждом ранге", "лежат в пределах {}")})}
-    for col, (key, by_lang) in phrases.items():
-        shown = span(dy0[col])
-        for lang, (one, several) in by_lang.items():
-            run.glue(f"{key}_{lang}", (several if "–" in shown else one).format(shown))
+    for lang in plots.LANGS:
+        run.glue(f"dylora_acc_text_{lang}", fpeft.dylora_span_text(dy0["test_accuracy"], "acc", lang))
+        run.glue(f"dylora_val_loss_text_{lang}", fpeft.dylora_span_text(dy0["val_loss"], "loss", lang))
     run.glue("dylora_sep_val_loss_range", span(sep["val_loss"]))
-    run.glue("dylora_budget_acc", f"{dy_budget['test_accuracy']:.3f} [{dy_budget['test_accuracy_lo']:.3f}, "
-                                  f"{dy_budget['test_accuracy_hi']:.3f}]")
+    run.glue("dylora_budget_acc", acc_text(dy_budget))
     run.glue("dylora_budget_bacc", f"{dy_budget['test_balanced_accuracy']:.3f}")
     for lang in ("en", "ru"):
         run.glue(f"dylora_budget_verdict_{lang}", report.majority_verdict(dy_budget, lang))
@@ -454,11 +398,7 @@ if ff_info:
     run.save_figures(lambda lang: pf.fast_forward_curves(plain, ffi["history"], lang, f"QLoRA, r = {budget.rank}"),
                      "fig_fastforward")
     spe = ffi["steps_per_epoch"]
-    target = min(h["val_loss"] for h in plain)
-    e_plain = max(1, next(h["epoch"] for h in plain if h["val_loss"] <= target))  # epoch 0 is the start: no steps
-    e_ff = next((h["epoch"] for h in ffi["history"] if h["val_loss"] <= target), None)
-    e_ff = None if e_ff is None else max(1, e_ff)
-    t_plain = sum(h["seconds"] for h in plain if 1 <= h["epoch"] <= e_plain)
+    gain = fpeft.fast_forward_gain(plain, ffi["history"])  # when each run first reached plain's lowest val loss
     ev_ff = ffi["evaluation"]
     run.glue_counted("ff_every", cfg.fast_forward, "step.nom", fmt="{}")
     run.glue("ff_events", str(ffi["ff_events"]))
@@ -466,35 +406,17 @@ if ff_info:
     run.glue("ff_events_ru", f"{ffi['ff_events']} {report.ru_plural(ffi['ff_events'], 'раз', 'раза', 'раз')}")
     run.glue("ff_repeats_ru", f"{ffi['ff_repeats']} {report.ru_plural(ffi['ff_repeats'], 'повтор', 'повтора', 'повторов')}")
     run.glue("ff_seconds", f"{ffi['ff_seconds']:.1f}")
-    run.glue("ff_target", f"{target:.3f}")
-    run.glue_counted("ff_plain_steps", e_plain * spe, "step.nom", fmt="{}")
-    run.glue("ff_plain_seconds", f"{t_plain:.1f}")
-    run.glue("ff_acc", f"{ev_ff.accuracy:.3f} [{ev_ff.accuracy_ci[0]:.3f}, {ev_ff.accuracy_ci[1]:.3f}]")
-    hi_acc = refs[hi_key]["evaluation"].accuracy
-    k = round((ev_ff.accuracy - hi_acc) * len(data.test))
-    run.glue("ff_vs_hi_en", f"above the {target_bits}-bit model's {hi_acc:.3f} by {k} test case{'s' * (k != 1)}"
-             if k > 0 else f"not above the {target_bits}-bit model's {hi_acc:.3f}")
-    run.glue("ff_vs_hi_ru", f"выше, чем у {target_bits}-битной модели ({hi_acc:.3f}), на {k} "
-                            f"{report.ru_plural(k, 'тестовый пример', 'тестовых примера', 'тестовых примеров')}"
-             if k > 0 else f"не выше, чем у {target_bits}-битной модели ({hi_acc:.3f})")
-    run.glue("ff_verdict_en", report.majority_verdict(ev_ff.summary("test_"), "en"))
-    run.glue("ff_verdict_ru", report.majority_verdict(ev_ff.summary("test_"), "ru"))
+    run.glue("ff_target", f"{gain.target:.3f}")
+    run.glue_counted("ff_plain_steps", gain.plain_epoch * spe, "step.nom", fmt="{}")
+    run.glue("ff_plain_seconds", f"{gain.plain_seconds:.1f}")
+    run.glue("ff_acc", plots.fmt_ci(ev_ff.accuracy, *ev_ff.accuracy_ci))
     run.glue("ff_best_loss", f"{min(h['val_loss'] for h in ffi['history']):.3f}")
-    if e_ff is not None:
-        t_ff = sum(h["seconds"] for h in ffi["history"] if 1 <= h["epoch"] <= e_ff)
-        dt = 100 * (1 - t_ff / t_plain)
-        time_en = f"{dt:.0f}% less time" if dt >= 0 else f"{-dt:.0f}% more time"
-        time_ru = f"на {dt:.0f}% меньше времени" if dt >= 0 else f"на {-dt:.0f}% больше времени"
-        steps_ru = report.ru_plural(e_ff * spe, "шаг", "шага", "шагов")
-        run.glue("ff_result_en", f"reaches it after {e_ff * spe} optimizer steps and {t_ff:.1f} s "
-                                 f"({100 * (1 - e_ff / e_plain):.0f}% fewer steps, {time_en}; the repeats themselves "
-                                 f"are counted in that time)")
-        run.glue("ff_result_ru", f"достигает их за {e_ff * spe} {steps_ru} оптимизатора и {t_ff:.1f} с "
-                                 f"(на {100 * (1 - e_ff / e_plain):.0f}% меньше шагов, {time_ru}; сами повторы в это "
-                                 f"время входят)")
-    else:
-        run.glue("ff_result_en", "does not reach it within the same number of epochs")
-        run.glue("ff_result_ru", "не достигает их за то же число эпох")
+    for lang in plots.LANGS:
+        run.glue(f"ff_verdict_{lang}", report.majority_verdict(ev_ff.summary("test_"), lang))
+        texts = fpeft.fast_forward_texts(gain, spe, ev_ff.accuracy, refs[hi_key]["evaluation"].accuracy, target_bits,
+                                         len(data.test), lang)
+        run.glue(f"ff_vs_hi_{lang}", texts["vs_hi"])
+        run.glue(f"ff_result_{lang}", texts["result"])
 
 # %% [markdown]
 # ## Recovering what quantization lost
@@ -552,7 +474,7 @@ for lang in plots.LANGS:  # how every fine-tuning of the chapter ended, and whet
 adapted = sweep[(sweep.seed == s0) & sweep.method.isin(["qlora", "qdora", "lora", "dora"])]
 for lang in plots.LANGS:  # which adapters kept their base's predictions, and why
     run.glue(f"unchanged_{lang}", fpeft.unchanged_text([
-        {"name": row_name(r.method, r.base, lang, int(r.rank)), "changed_preds": r.changed_preds,
+        {"name": row_name(r.method, r.base, lang, main_key, int(r.rank)), "changed_preds": r.changed_preds,
          "best_epoch": r.best_epoch, "val_loss": r.val_loss, "base_val_loss": refs0[r.base]["val_loss"]}
         for r in adapted.itertuples()], lang))
 from tscompress.findings.quantization import budget_text
@@ -571,10 +493,6 @@ run.glue("full_lr", f"{cfg.full_lr:g}")
 # ## Числа для текста
 
 # %%
-def acc_text(r):
-    return f"{r['test_accuracy']:.3f} [{r['test_accuracy_lo']:.3f}, {r['test_accuracy_hi']:.3f}]"
-
-
 by = {(r["method"], None if pd.isna(r["rank"]) else int(r["rank"])): r for r in main.to_dict("records")}
 extra = {(r["method"], r["base"]): r for r in t_all.to_dict("records") if r["base"] not in ("", main_key)}
 for key in cfg.extra_bases:
@@ -672,11 +590,9 @@ if full_spe is not None:
 for lang in plots.LANGS:
     run.glue(f"lo_verdict_{lang}", report.majority_verdict(by[(lo_key, None)], lang))
     run.glue(f"hi_verdict_{lang}", report.majority_verdict(by[(hi_key, None)], lang))
-summary = [f"{r['method']}{'' if pd.isna(r['rank']) else ' r=%d' % int(r['rank'])}"
-           f"{' (%s base)' % r['base'] if r['base'] else ''} seed {r['seed']}: test accuracy "
-           f"{r['test_accuracy']:.3f} [95% CI {r['test_accuracy_lo']:.3f}-{r['test_accuracy_hi']:.3f}], n={r['test_n']}, "
-           f"majority rate {r['test_majority_rate']:.3f}, balanced accuracy {r['test_balanced_accuracy']:.3f}, "
-           f"{r['train_seconds']:.1f} s" for r in rows]
+summary = [report.summary_line(f"{r['method']}{'' if pd.isna(r['rank']) else ' r=%d' % int(r['rank'])}"
+                               f"{' (%s base)' % r['base'] if r['base'] else ''} seed {r['seed']}", r,
+                               tail=f", {r['train_seconds']:.1f} s") for r in rows]
 summary.append(f"bit-budget rank {budget.rank} ({arith})")
 ch.finish(summary=summary)
 print("\n".join(summary))

@@ -47,7 +47,7 @@ print(f"{n_recorded} variants from {', '.join(upstream)}; {n_recorded - len(tabl
       f"setting: {', '.join(f'{r.id} = {r.also_settings}' for r in folded.itertuples()) or 'none'}")
 run.save_tables(lambda lang: pd.DataFrame([
     {plots.label("chapter", lang): names.chapter_name(c, lang), plots.label("method", lang): names.method_name(m, lang),
-     {"en": "variants", "ru": "вариантов"}[lang]: n}
+     plots.label("n_variants", lang): n}
     for (c, m), n in table.groupby(["chapter", "method"], sort=False).size().items()]), "variant_counts")
 
 # %% [markdown]
@@ -144,28 +144,7 @@ run.save_table(cmp.assign(model_file=[chapter_relative(f, c) for f, c in zip(cmp
 # %%
 
 
-def shown(df, lang):
-    num = lambda v, d=3: names.number(v, lang, d)  # noqa: E731
-    t = df.copy()
-    t["chapter"] = [names.chapter_name(c, lang) for c in t["chapter"]]
-    t["variant"] = [names.variant_name(r, lang) for r in t.to_dict("records")]
-    t["accuracy"] = [names.interval(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi, lang)
-                     for r in t.itertuples()]
-    t["stored"] = t["stored_bytes"].map(lambda v: num(v / 1024, 1))
-    t["nonzero"] = t["params_nonzero"].map(lambda v: num(int(v), 0))
-    t["lat1"] = t["latency_b1_rel"].map(lambda v: num(v, 2))
-    t["lat64"] = t["latency_b64_rel"].map(lambda v: num(v, 2))
-    t["cost"] = t["train_seconds"].map(lambda v: num(v, 0))
-    t["test"] = [compare.mcnemar_cell(r, lang) for r in t.to_dict("records")]
-    t["majority"] = t["test_majority_rate"].map(num)
-    cols = [("chapter", "chapter"), ("variant", "variant"), ("base", "base"),
-            ("nonzero", "params_nonzero"), ("stored", "stored_kib"), ("accuracy", "test_accuracy"),
-            ("majority", "majority_short"), ("test", "mcnemar"), ("lat1", "latency_b1_rel"),
-            ("lat64", "latency_b64_rel"), ("cost", "train_seconds")]
-    return plots.display_table(t, cols, lang)
-
-
-run.save_tables(lambda lang: shown(cmp, lang), "table_all")
+run.save_tables(lambda lang: compare.comparison_table(cmp, lang), "table_all")
 
 # %% [markdown]
 # ## Pareto plots
@@ -214,26 +193,7 @@ base_row = cmp[(cmp["method"] == "baseline") & (cmp["base"] == "TimesNet")].iloc
 lose_nothing = compare.nothing_to_lose(base_row, chance=1 / data.n_classes)
 
 
-def rec_shown(lang):
-    t = rec.copy()
-    t["budget"] = t["budget"].map(lambda v: names.percent(v, lang, None))
-    t["variant"] = [names.variant_name(r, lang, base=True) if r["id"] else "—" for r in t.to_dict("records")]
-    t["stored"] = t["cost"].map(lambda v: names.number(v / 1024, lang, 1))
-    t["val"] = t["val_balanced_accuracy"].map(lambda v: names.number(v, lang))
-    t["accuracy"] = [names.number(r.test_accuracy, lang) if r.id else "—" for r in t.itertuples()]
-    t["balanced"] = [names.number(r.test_balanced_accuracy, lang) if r.id else "—" for r in t.itertuples()]
-    t["significant"] = [({"en": "yes", "ru": "да"}[lang] if r.significant else {"en": "no", "ru": "нет"}[lang])
-                        if r.id else "—" for r in t.itertuples()]
-    by_id = cmp.set_index("id")
-    t["trained"] = [compare.budget_cell(by_id.loc[r.id].to_dict(), lang) if r.id and r.id in by_id.index else "—"
-                    for r in t.itertuples()]
-    return plots.display_table(t, [("budget", "budget"), ("variant", "variant"), ("stored", "stored_kib"),
-                                   ("val", "val_balanced_short"), ("accuracy", "test_accuracy_short"),
-                                   ("balanced", "balanced_short"), ("significant", "significant_test"),
-                                   ("trained", "trained")], lang)
-
-
-run.save_tables(rec_shown, "recommendations")
+run.save_tables(lambda lang: compare.recommendations_table(rec, cmp, lang), "recommendations")
 print("nothing to lose:", lose_nothing, "| smallest not worse on validation:",
       None if smallest_ok is None else smallest_ok["id"])
 
@@ -258,10 +218,7 @@ claim_table = claims.check(cmp, preds, n_boot=prof.bootstrap)
 run.save_table(claim_table, "claims")
 run.glue("claim_margin", f"{100 * claims.NONINFERIORITY_MARGIN:g}")
 run.glue("level_tolerance", f"{100 * claims.LEVEL_TOLERANCE:g}")
-run.save_tables(lambda lang: pd.DataFrame({
-    {"en": "conclusion", "ru": "вывод"}[lang]: claim_table[f"text_{lang}"],
-    {"en": "verdict", "ru": "вердикт"}[lang]: [claims.verdict_name(v, lang) for v in claim_table["verdict"]],
-    {"en": "evidence", "ru": "основание"}[lang]: claim_table[f"evidence_{lang}"]}), "table_claims")
+run.save_tables(lambda lang: claims.display(claim_table, lang), "table_claims")
 
 # %% [markdown]
 # ## Numbers for the text
@@ -272,12 +229,7 @@ run.save_tables(lambda lang: pd.DataFrame({
 # %%
 others = cmp[cmp["id"] != base_row["id"]]
 n_sig = int(others["significant"].sum())
-VARIANTS = {"en": {"one": "variant", "other": "variants"}, "ru": names.RU_NOUNS["variant.nom"]}
-CASES = {"en": {"one": "test case", "other": "test cases"}, "ru": names.RU_NOUNS["test_case.nom"]}
 run.glue("pipeline_levels", ", ".join(str(v) for v in prof.compare.pipeline_levels))
-for lang, conj in (("en", " and "), ("ru", " и ")):
-    bits_list = [str(b) for b in prof.compare.pipeline_bits]
-    run.glue(f"pipeline_bits_{lang}", ", ".join(bits_list[:-1]) + conj + bits_list[-1] if len(bits_list) > 1 else bits_list[0])
 run.glue_counted("n_pipelines", len(log.rows), "model.nom", fmt="{}")
 run.glue_counted("n_tested", int(others['p_value'].notna().sum()), "variant.gen", fmt="{}")
 run.glue("n_significant", f"{n_sig}")
@@ -286,15 +238,16 @@ run.glue("n_folded", f"{n_recorded - (len(table) - len(log.rows))}")
 for lang in plots.LANGS:
     num = lambda v, d=3: names.number(v, lang, d)  # noqa: E731
     ci = lambda v, lo, hi: names.interval(v, lo, hi, lang)  # noqa: E731
-    run.glue(f"n_variants_{lang}", names.counted(len(cmp), VARIANTS[lang], lang))
-    run.glue(f"n_recorded_{lang}", names.counted(n_recorded + len(log.rows), VARIANTS[lang], lang))
-    run.glue(f"n_test_{lang}", names.counted(int(base_row["test_n"]), CASES[lang], lang))
+    run.glue(f"pipeline_bits_{lang}", names.and_list(prof.compare.pipeline_bits, lang))
+    run.glue(f"n_variants_{lang}", names.counted(len(cmp), names.noun_forms("variant.nom", lang), lang))
+    run.glue(f"n_recorded_{lang}", names.counted(n_recorded + len(log.rows), names.noun_forms("variant.nom", lang), lang))
+    run.glue(f"n_test_{lang}", names.counted(int(base_row["test_n"]), names.noun_forms("test_case.nom", lang), lang))
     run.glue(f"case_points_{lang}", num(100 / base_row["test_n"], 1))
     run.glue(f"base_acc_{lang}", ci(base_row.test_accuracy, base_row.test_accuracy_lo, base_row.test_accuracy_hi))
     run.glue(f"base_majority_{lang}", num(base_row.test_majority_rate))
     run.glue(f"base_kib_{lang}", names.kib(base_row.stored_bytes, lang, 0))
     folded_text = "; ".join(f"{names.variant_name(r, lang, base=True)}" for r in folded.to_dict("records"))
-    run.glue(f"folded_{lang}", folded_text or {"en": "none", "ru": "таких нет"}[lang])
+    run.glue(f"folded_{lang}", folded_text or plots.label("none_such", lang))
     # the verdict up front: does the model every variant starts from beat the majority rate and the reference?
     verdict = report.starting_point_text(base_row, ref_first, lang)
     run.glue(f"verdict_{lang}", verdict)

@@ -36,7 +36,7 @@ from . import phrases
 from .metrics import mcnemar
 from .names import LIST_SEP, counted, number, p_value, variant_name
 
-__all__ = ["CLAIMS", "Claim", "VERDICTS", "NONINFERIORITY_MARGIN", "LEVEL_TOLERANCE", "ALPHA", "check", "verdict_name",
+__all__ = ["CLAIMS", "Claim", "VERDICTS", "NONINFERIORITY_MARGIN", "LEVEL_TOLERANCE", "ALPHA", "check", "verdict_name", "display",
            "holm", "uninformative", "Pairs",
            "paired_difference_interval", "claims_by_dataset"]
 
@@ -86,6 +86,15 @@ class Claim:
     """True when the claim is about how trainings end, so that a variant at the majority rate is part of what it
     tests (QAT int8 against int4: a collapsed int4 run *is* the instability the study describes); otherwise a pair
     with such a variant is left out (:func:`uninformative`)."""
+
+
+def display(claims: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """:func:`check`'s table as the page shows it: conclusion, verdict and evidence in the edition's words."""
+    from .plots import label
+
+    return pd.DataFrame({label("conclusion", lang): claims[f"text_{lang}"],
+                         label("verdict", lang): [verdict_name(v, lang) for v in claims["verdict"]],
+                         label("evidence", lang): claims[f"evidence_{lang}"]})
 
 
 def _rows(table: pd.DataFrame, **eq) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from .metrics import mcnemar
 from .names import kib, number, plural, variant_name
 from .variants import load_model, pareto_front
 
-__all__ = ["paired_tests", "front_table", "mcnemar_cell", "measure_latencies", "mark_fronts", "recommend", "smallest_not_worse", "nothing_to_lose",
+__all__ = ["paired_tests", "front_table", "comparison_table", "recommendations_table", "mcnemar_cell", "measure_latencies", "mark_fronts", "recommend", "smallest_not_worse", "nothing_to_lose",
            "dedupe", "RECOMMEND_CRITERION", "pareto_figure", "front_names", "dominated", "claims",
            "pipeline_sources", "PIPELINE_CHAPTERS", "BASELINE_METHOD"]
 
@@ -278,6 +278,55 @@ def front_table(table: pd.DataFrame, cost: str, front: str, lang: str, quality: 
             label("trained", lang): budget_cell(r, lang),
         })
     return pd.DataFrame(rows)
+
+
+def comparison_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Every variant of the comparison as the page shows it: chapter, variant, base, nonzero parameters, stored KiB,
+    test accuracy with its interval, the majority rate, the paired test against fp32, latency at batch 1 and 64
+    relative to fp32, and training seconds."""
+    from .names import chapter_name, interval
+    from .plots import display_table
+
+    num = lambda v, d=3: number(v, lang, d)  # noqa: E731
+    t = table.copy()
+    t["chapter"] = [chapter_name(c, lang) for c in t["chapter"]]
+    t["variant"] = [variant_name(r, lang) for r in t.to_dict("records")]
+    t["accuracy"] = [interval(r.test_accuracy, r.test_accuracy_lo, r.test_accuracy_hi, lang) for r in t.itertuples()]
+    t["stored"] = t["stored_bytes"].map(lambda v: num(v / 1024, 1))
+    t["nonzero"] = t["params_nonzero"].map(lambda v: num(int(v), 0))
+    t["lat1"] = t["latency_b1_rel"].map(lambda v: num(v, 2))
+    t["lat64"] = t["latency_b64_rel"].map(lambda v: num(v, 2))
+    t["cost"] = t["train_seconds"].map(lambda v: num(v, 0))
+    t["test"] = [mcnemar_cell(r, lang) for r in t.to_dict("records")]
+    t["majority"] = t["test_majority_rate"].map(num)
+    return display_table(t, [("chapter", "chapter"), ("variant", "variant"), ("base", "base"),
+                             ("nonzero", "params_nonzero"), ("stored", "stored_kib"), ("accuracy", "test_accuracy"),
+                             ("majority", "majority_short"), ("test", "mcnemar"), ("lat1", "latency_b1_rel"),
+                             ("lat64", "latency_b64_rel"), ("cost", "train_seconds")], lang)
+
+
+def recommendations_table(rec: pd.DataFrame, table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """:func:`recommend`'s rows as the page shows them: budget, variant (with its base), stored KiB, validation
+    balanced accuracy, test accuracy and balanced accuracy, whether it differs significantly from fp32, and how it
+    was trained (read from ``table``, the comparison, by id); a budget nothing fits is a row of dashes."""
+    from .names import percent
+    from .plots import display_table, label
+
+    t = rec.copy()
+    t["budget"] = t["budget"].map(lambda v: percent(v, lang, None))
+    t["variant"] = [variant_name(r, lang, base=True) if r["id"] else "—" for r in t.to_dict("records")]
+    t["stored"] = t["cost"].map(lambda v: number(v / 1024, lang, 1))
+    t["val"] = t["val_balanced_accuracy"].map(lambda v: number(v, lang))
+    t["accuracy"] = [number(r.test_accuracy, lang) if r.id else "—" for r in t.itertuples()]
+    t["balanced"] = [number(r.test_balanced_accuracy, lang) if r.id else "—" for r in t.itertuples()]
+    t["significant"] = [label("yes" if r.significant else "no", lang) if r.id else "—" for r in t.itertuples()]
+    by_id = table.set_index("id")
+    t["trained"] = [budget_cell(by_id.loc[r.id].to_dict(), lang) if r.id and r.id in by_id.index else "—"
+                    for r in t.itertuples()]
+    return display_table(t, [("budget", "budget"), ("variant", "variant"), ("stored", "stored_kib"),
+                             ("val", "val_balanced_short"), ("accuracy", "test_accuracy_short"),
+                             ("balanced", "balanced_short"), ("significant", "significant_test"),
+                             ("trained", "trained")], lang)
 
 
 def dominated(rows: pd.DataFrame, by: pd.DataFrame, cost: str = "stored_bytes",

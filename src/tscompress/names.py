@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from babel import Locale
 from babel import numbers as _numbers
 
 from . import phrases
 
-__all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "interval", "p_value", "plural",
+__all__ = ["METHOD_NAMES", "localize_numbers", "method_name", "setting_name", "variant_name", "number", "percent", "kib", "interval", "p_value", "plural", "noun_forms", "and_list", "EN_NOUNS",
            "counted", "RU_NOUNS", "CHAPTER_NAMES", "chapter_name", "short_number"]
 
 LOCALES = {"en": "en", "ru": "ru"}
@@ -132,6 +132,25 @@ RU_NOUNS: dict[str, dict[str, str]] = {
     "test_case.nom": {"one": "тестовый пример", "few": "тестовых примера", "many": "тестовых примеров"},
 }
 """Russian counted nouns the chapters glue, per grammatical case (``case.prep``: «на 61 примере»)."""
+
+
+EN_NOUNS: dict[str, dict[str, str]] = {
+    "variant": {"one": "variant", "other": "variants"},
+    "test_case": {"one": "test case", "other": "test cases"},
+}
+"""English counted nouns, by the noun part of a :data:`RU_NOUNS` key (English has no case forms to choose)."""
+
+
+def noun_forms(noun: str, lang: str) -> Mapping[str, str]:
+    """The forms of a counted noun in an edition: ``"variant.gen"`` is :data:`RU_NOUNS`' key in Russian, its noun
+    (``variant``) in :data:`EN_NOUNS` in English."""
+    return RU_NOUNS[noun] if _lang(lang) == "ru" else EN_NOUNS[noun.split(".", 1)[0]]
+
+
+def and_list(items: Sequence[object], lang: str) -> str:
+    """``8, 4 and 2`` / ``8, 4 и 2``."""
+    words = [str(i) for i in items]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {_WORDS['and'][lang]} " + words[-1]
 
 
 def counted(n: int, forms: Mapping[str, str], lang: str) -> str:

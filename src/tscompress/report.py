@@ -13,8 +13,16 @@ import numpy as np
 
 from .names import CRITERION_NAMES, interval, number, p_value, plural
 
-__all__ = ["starting_point_text", "majority_position", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
+__all__ = ["summary_line", "starting_point_text", "majority_position", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
            "recipe_choice_text", "reference_text"]
+
+
+def summary_line(head: str, row: Mapping, what: str = "test accuracy", tail: str = "") -> str:
+    """One line of a chapter's run summary (printed and kept in its manifest): ``head: test accuracy 0.754 [95% CI
+    0.639-0.852], n=61, majority rate 0.721, balanced accuracy 0.631`` and ``tail``."""
+    return (f"{head}: {what} {row['test_accuracy']:.3f} [95% CI {row['test_accuracy_lo']:.3f}-"
+            f"{row['test_accuracy_hi']:.3f}], n={row['test_n']}, majority rate {row['test_majority_rate']:.3f}, "
+            f"balanced accuracy {row['test_balanced_accuracy']:.3f}{tail}")
 
 
 def majority_position(row: Mapping) -> str:

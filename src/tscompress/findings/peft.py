@@ -13,16 +13,21 @@ ceiling the adapters are set against.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from .. import phrases
-from ..names import CRITERION_NAMES, RU_NOUNS, counted, number, p_value, percent, plural
+from ..names import CRITERION_NAMES, RU_NOUNS, counted, noun_forms, number, p_value, percent, plural
 from . import DIFFER
 
 __all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling",
-           "dylora_fit_text", "dylora_test_text", "apart_text", "changed_text", "beats_text", "time_text"]
+           "dylora_fit_text", "dylora_test_text", "apart_text", "changed_text", "beats_text", "time_text", "span",
+           "base_name", "row_name", "grid_note", "dylora_span_text", "FastForwardGain", "fast_forward_gain",
+           "fast_forward_texts"]
 
 _PHRASES: dict[str, dict[str, str]] = phrases.table("findings_peft")
+
+_TEST_CASES = {lang: noun_forms("test_case.nom", lang) for lang in ("en", "ru")}
 
 _VERB = {"en": {"one": "predicts", "other": "predict"}, "ru": {"one": "предсказывает", "other": "предсказывают"}}
 
@@ -162,9 +167,7 @@ def apart_text(accuracies: Sequence[float], n_test: int, lang: str) -> str:
     apart = int(round((max(accuracies) - min(accuracies)) * n_test))
     if apart == 0:
         return _p("apart_none", lang)
-    cases = counted(apart, {"one": "test case", "other": "test cases"} if lang == "en" else RU_NOUNS["test_case.nom"],
-                    lang)
-    return _p("apart_some", lang, cases=cases)
+    return _p("apart_some", lang, cases=counted(apart, _TEST_CASES[lang], lang))
 
 
 def changed_text(tests: Sequence[tuple[str, object]], lang: str) -> str:
@@ -199,3 +202,90 @@ def time_text(adapter_seconds_per_epoch: Sequence[float], full_seconds_per_epoch
         return _p("time_none", lang)
     n = len(spe) if lang == "en" else counted(len(spe), RU_NOUNS["run.gen_plain"], "ru")
     return _p("time_some", lang, k=faster, n=n, most=percent(1 - min(spe) / full_seconds_per_epoch, lang))
+
+
+def span(values: Sequence[float], fmt: str = "{:.3f}") -> str:
+    """``lo–hi`` of some numbers as text; one value when they all print the same."""
+    lo, hi = fmt.format(min(values)), fmt.format(max(values))
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+METHOD_LABELS = {"qlora": "QLoRA", "qdora": "QDoRA", "lora": "LoRA", "dora": "DoRA", "qdylora": "QDyLoRA"}
+"""The adapter methods' names (the same in both editions)."""
+
+
+def base_name(key: str, lang: str) -> str:
+    """A base by its key (``fp32``, ``nf4``, ``q<bits>``) in the edition's words."""
+    if key == "fp32":
+        return _p("base_fp32", lang)
+    if key == "nf4":
+        return "NF4"
+    return _p("base_quantile", lang, bits=key[1:])
+
+
+def row_name(method: str, base: str, lang: str, main_base: str, rank: int | None = None) -> str:
+    """A row of the chapter's sweep: a base itself (``base`` empty, ``method`` its key), full fine-tuning from a
+    base, or an adapter method at a rank; a base other than ``main_base`` is named after it."""
+    if not base:
+        return base_name(method, lang)
+    if method == "full":
+        return _p("row_full", lang, base=base_name(base, lang))
+    extra = "" if base == main_base else _p("row_base", lang, base=base_name(base, lang))
+    return METHOD_LABELS.get(method, method) + ("" if rank is None else f" r = {rank}") + extra
+
+
+def grid_note(ranks: Sequence[int], full_ranks: Sequence[int], lang: str) -> str:
+    """Whether this run's rank grid is the full profile's, and if not, which ranks ran."""
+    listed = lambda rs: ", ".join(str(r) for r in rs)  # noqa: E731
+    if list(ranks) == list(full_ranks):
+        return _p("grid_full", lang, ranks=listed(full_ranks))
+    return _p("grid_cut", lang, full=listed(full_ranks), ranks=listed(ranks))
+
+
+def dylora_span_text(values: Sequence[float], what: str, lang: str) -> str:
+    """The truncated DyLoRA ranks' ``what`` (``acc``: test accuracy, ``loss``: validation loss) as one value at
+    every rank or as a range."""
+    shown = span(values)
+    return _p(f"dylora_{what}_{'span' if '–' in shown else 'one'}", lang, span=shown)
+
+
+@dataclass(frozen=True)
+class FastForwardGain:
+    """Plain QLoRA against QLoRA with Fast Forward: the plain run's lowest validation loss (``target``), the epoch
+    and seconds at which each run first reached it (``ff_epoch`` None: Fast Forward never did)."""
+
+    target: float
+    plain_epoch: int
+    plain_seconds: float
+    ff_epoch: int | None
+    ff_seconds: float | None
+
+
+def fast_forward_gain(plain: Sequence[Mapping], fast: Sequence[Mapping]) -> FastForwardGain:
+    """Read two epoch histories (``epoch``, ``val_loss``, ``seconds``; epoch 0 is the start, no steps taken)."""
+    target = min(h["val_loss"] for h in plain)
+    e_plain = max(1, next(h["epoch"] for h in plain if h["val_loss"] <= target))
+    e_ff = next((h["epoch"] for h in fast if h["val_loss"] <= target), None)
+    e_ff = None if e_ff is None else max(1, e_ff)
+    seconds = lambda hist, e: sum(h["seconds"] for h in hist if 1 <= h["epoch"] <= e)  # noqa: E731
+    return FastForwardGain(target, e_plain, seconds(plain, e_plain), e_ff,
+                           None if e_ff is None else seconds(fast, e_ff))
+
+
+def fast_forward_texts(gain: FastForwardGain, steps_per_epoch: int, accuracy: float, reference: float, bits: int,
+                       n_test: int, lang: str) -> dict[str, str]:
+    """``vs_hi``: Fast Forward's test accuracy against the ``bits``-bit model's ``reference``, in test cases;
+    ``result``: whether and how fast it reached the plain run's lowest validation loss."""
+    k = round((accuracy - reference) * n_test)
+    acc = f"{reference:.3f}"
+    vs_hi = (_p("ff_above", lang, bits=bits, acc=acc, cases=counted(k, _TEST_CASES[lang], lang)) if k > 0
+             else _p("ff_not_above", lang, bits=bits, acc=acc))
+    if gain.ff_epoch is None:
+        return {"vs_hi": vs_hi, "result": _p("ff_never", lang)}
+    steps = gain.ff_epoch * steps_per_epoch
+    dt = 100 * (1 - gain.ff_seconds / gain.plain_seconds)
+    time = _p("ff_less" if dt >= 0 else "ff_more", lang, pct=f"{abs(dt):.0f}")
+    fewer = f"{100 * (1 - gain.ff_epoch / gain.plain_epoch):.0f}"
+    steps_text = counted(steps, RU_NOUNS["step.nom"], lang) if lang == "ru" else f"{steps}"
+    return {"vs_hi": vs_hi, "result": _p("ff_reaches", lang, steps=steps_text, seconds=f"{gain.ff_seconds:.1f}",
+                                         fewer=fewer, time=time)}

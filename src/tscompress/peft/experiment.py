@@ -23,10 +23,29 @@ from .fastforward import FastForward
 from .lora import LoraConfig, apply_lora, count_lora_parameters, lora_parameters, merge, set_rank
 from .memory import training_memory
 
-__all__ = ["FinetuneResult", "finetune", "METHODS", "DyLoraResult", "dylora_finetune"]
+__all__ = ["FinetuneResult", "finetune", "METHODS", "DyLoraResult", "dylora_finetune", "make_base"]
 
 METHODS = {"qlora": False, "qdora": True, "lora": False, "dora": True}
 """method name -> DoRA?"""
+
+
+def make_base(key: str, pretrained: nn.Module) -> tuple[nn.Module, float, str]:
+    """The base a fine-tuning starts from, by its key in the profile's ``peft`` settings: ``"fp32"`` (the pretrained
+    model itself), ``"nf4"`` (NormalFloat 4-bit with double quantization) or ``"q<bits>"`` (the study's quantile
+    quantization). Returns (a float module holding the base's weights, its stored bytes by its own accounting, a
+    description for the variant table)."""
+    from .. import quantize, variants
+    from ..errors import ConfigError
+
+    if key == "fp32":
+        return pretrained, variants.dense_bytes(pretrained), "float32 base"
+    if key == "nf4":
+        q = quantize.nf4_quantize(pretrained, 4)
+        return q.model, q.nbytes(), "NF4 base (double quantization)"
+    if key.startswith("q") and key[1:].isdigit():
+        q = quantize.quantile_quantize(pretrained, int(key[1:]))
+        return q.model, q.nbytes(), f"{key[1:]}-bit quantile base (study accounting)"
+    raise ConfigError(f"unknown PEFT base {key!r}: fp32, nf4 or q<bits> (the quantile quantization at that many bits)")
 
 
 @dataclass
