@@ -321,3 +321,45 @@ def test_a_one_seed_build_names_no_seeds_section_and_no_zero_p_value(smoke_book)
         for name, page in _pages(out, lang).items():
             assert heading not in page, f"{lang}/{name} names the section {heading!r} of a one-seed build"
             assert not re.search(r"p\s*=\s*0[.,]000", page), f"{lang}/{name} has a zero p-value"
+
+
+def test_every_chapter_page_opens_with_its_finding_and_ends_with_its_summary(smoke_book, smoke_results):
+    """Each chapter page (both editions) states what it found before its first section and ends with a summary,
+    both the sentences :mod:`tscompress.findings` computed for that chapter (glued, never typed); the comparison
+    chapter opens with its verdict. Every further dataset's section ends with its own."""
+    import html
+    import json
+
+    out, _ = smoke_book
+    results, _ = smoke_results
+    words = {"en": ("What this chapter found.", "Summary", "The verdict first.", "In short, on {}."),
+             "ru": ("Что показала глава.", "Итоги", "Сначала вывод.", "Итог на {}.")}
+
+    def text(s):
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", s)).replace("\u00a0", " ")).strip()
+
+    def glued(dataset, chapter, key):
+        value = json.loads((results / dataset / chapter / "numbers.json").read_text(encoding="utf-8"))[key]
+        assert text(value), (dataset, chapter, key)
+        return text(value)[:80]
+
+    for lang in ("en", "ru"):
+        found, summary, verdict, short = words[lang]
+        pages = _pages(out, lang)
+        for chapter in ("00_models", "01_sparsification", "02_distillation", "03_quantization", "04_peft",
+                        "05_comparison"):
+            page = text(pages[f"book/{lang}/{chapter}.html"])
+            main, *further = SMOKE_DATASETS
+            if chapter == "05_comparison":
+                assert verdict in page
+            else:
+                assert f"{found} {glued(main, chapter, f'finding_{lang}')}" in page, (lang, chapter)
+            closing = glued(main, chapter, f"summary_{lang}")
+            at = page.index(closing)  # under its heading, after the opening
+            assert f" {summary} " in page[:at] and page.index(verdict if chapter == "05_comparison" else found) < at
+            for dataset in further:
+                keys = ["summary"] if chapter == "05_comparison" else ["finding", "summary"]
+                expected = " ".join([short.format(dataset), *(glued(dataset, chapter, f"{k}_{lang}") for k in keys)])
+                assert page.index(short.format(dataset), at) > at, (lang, chapter, dataset)
+                assert all(glued(dataset, chapter, f"{k}_{lang}") in page[at:] for k in keys), (lang, chapter, dataset)
+                assert expected[:40] in page, (lang, chapter, dataset)

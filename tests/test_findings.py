@@ -264,3 +264,70 @@ def test_fast_forward_gain_reads_when_each_run_first_reached_the_plain_runs_lowe
     assert fpeft.fast_forward_texts(slow, 5, 0.7, 0.65, 8, 40, "en")["result"] == \
         "does not reach it within the same number of epochs"
     assert "на 1 тестовый пример" in fpeft.fast_forward_texts(g, 5, 0.675, 0.65, 8, 40, "ru")["vs_hi"]
+
+
+def _variant(vid, method, setting, stored, acc, base="TimesNet", lo=None, hi=None, majority=0.5):
+    return {"id": vid, "chapter": "x", "method": method, "setting": setting, "base": base, "seed": 0,
+            "stored_bytes": stored, "test_accuracy": acc, "test_accuracy_lo": acc - 0.1 if lo is None else lo,
+            "test_accuracy_hi": acc + 0.1 if hi is None else hi, "test_majority_rate": majority,
+            "test_single_class": False, "test_n": 40}
+
+
+def _predictions(vid, correct):
+    import pandas as pd
+
+    return pd.DataFrame({"id": vid, "case": np.arange(len(correct)), "label": 0, "pred": 0,
+                         "correct": np.asarray(correct, int)})
+
+
+def test_chapter_finding_counts_directions_and_names_the_smallest_model_not_significantly_worse():
+    import pandas as pd
+
+    from tscompress.findings import chapter as fc
+
+    base_correct = np.r_[np.ones(30), np.zeros(10)]
+    worse = base_correct.copy(); worse[:20] = 0  # 20 cases only the fp32 model gets right: significantly worse
+    same = base_correct.copy(); same[0], same[35] = 0, 1  # one each way: not significant
+    fp32 = pd.DataFrame([_variant("fp32", "baseline", "", 1000, 0.75, majority=0.5)])
+    own = pd.DataFrame([_variant("m90", "magnitude", "90%", 100, 0.25), _variant("m50", "magnitude", "50%", 500, 0.75),
+                        _variant("q4", "quantile", "int4", 130, 0.75)])
+    preds = pd.concat([_predictions("m90", worse), _predictions("m50", same), _predictions("q4", same)])
+    paired = fc.against_fp32(own, preds, fp32, _predictions("fp32", base_correct), seed=0)
+    assert list(paired["id"]) == ["m90", "m50", "q4"] and paired["significant"].tolist() == [True, False, False]
+    en = fc.finding_text(paired, "en")
+    assert en.startswith("1 of the 3 models of this chapter differs significantly from their fp32 model")
+    assert "(0 better, 1 worse;" in en and "is quantile int4 (TimesNet): 0.1\u00a0KiB, 13.0% of" in en
+    assert "majority class" not in en  # the fp32 model is clearly above its majority rate
+    ru = fc.finding_text(paired, "ru")
+    assert ru.startswith("В этой главе значимо отличается от своей модели fp32 на тех же тестовых примерах 1 из 3 моделей")
+    summary = fc.summary_text(paired, "en")
+    assert "magnitude pruning: 50% (0.5\u00a0KiB, test accuracy 0.750)" in summary and "quantile" in summary
+    only_worse = fc.against_fp32(own.iloc[:1], preds, fp32, _predictions("fp32", base_correct), seed=0)
+    assert fc.finding_text(only_worse, "en").endswith("every one of them is significantly worse.")
+    assert "ни одна из 1 настройки" in fc.summary_text(only_worse, "ru")
+    weak = fp32.assign(test_accuracy_lo=0.4)  # interval reaches the majority rate
+    text = fc.finding_text(fc.against_fp32(own, preds, weak, _predictions("fp32", base_correct), seed=0), "en")
+    assert text.endswith("The fp32 TimesNet they are measured against is itself no better than always predicting "
+                         "the majority class, so “not significantly worse” says little here.")
+    assert fc.against_fp32(own.assign(seed=1), preds, fp32, _predictions("fp32", base_correct), seed=0).empty
+
+
+def test_models_finding_reads_the_majority_rate_from_each_interval():
+    from tscompress.findings.models import models_finding
+
+    def row(model, acc, lo, hi):
+        return {"model": model, "test_accuracy": acc, "test_accuracy_lo": lo, "test_accuracy_hi": hi,
+                "test_majority_rate": 0.721, "test_single_class": False, "test_n": 61}
+
+    rows = [row("TimesNet", 0.607, 0.475, 0.721), row("Transformer", 0.754, 0.639, 0.852)]
+    en = models_finding(rows, {"model": "MiniRocket", "test_accuracy": 0.7}, "en")
+    assert en == ("None of the 2 models lies clearly above the majority-class rate 0.721 on the test split (with its "
+                  "whole 95% interval); the most accurate is Transformer, 0.754 [0.639, 0.852] (MiniRocket on the "
+                  "same cases: 0.700).")
+    rows.append(row("iTransformer", 0.9, 0.8, 0.95))
+    ru = models_finding(rows, None, "ru", "cv")
+    assert ru.startswith("Долю мажоритарного класса 0,721 в кросс-валидации по всем размеченным примерам всем своим "
+                         "95-процентным интервалом превосходит 1 из 3 моделей: iTransformer;")
+    clear = [dict(r, test_accuracy_lo=0.8, test_accuracy_hi=0.95) for r in rows]
+    assert models_finding(clear, None, "en").startswith("All 3 models lie clearly above the majority-class rate")
+    assert models_finding(clear, None, "ru").startswith("Все 3 модели превосходят долю мажоритарного класса")

@@ -415,6 +415,9 @@ run.glue("cv_case_points", 100 / cv_rows[0]["test_n"], "{:.2f}")
 for lang in plots.LANGS:
     run.glue(f"cv_pairwise_{lang}", report.pairwise_text(cv_correct, lang))
     run.glue(f"cv_below_{lang}", fmodels.below_majority_text(cv_rows, data.n_classes, lang))
+    run.glue(f"finding_{lang}", fmodels.models_finding([r for r in rows if r["seed"] == ch.seeds[0]],
+                                                        ref_rows[0], lang))  # the page opens with it ...
+    run.glue(f"summary_{lang}", fmodels.models_finding(cv_rows, ref_row, lang, "cv"))  # ... and ends with this
 # the reference on the main split, and the recipe study's outcome
 r0 = ref_rows[0]
 run.glue("minirocket_acc", r0["test_accuracy"], "{:.3f}")

@@ -182,6 +182,7 @@ for s in ch.seeds:
             if r["seed"] == s:
                 r[f"latency_b{bs}_rel"] = lat[(r["method"], r["fraction"])] / lat[("fp32", 0.0)]
 log.save()
+ch.glue_findings(log)  # the page's opening finding and closing summary: every variant against its fp32 model
 results = pd.DataFrame(rows)
 run.save_table(results, "sparsify")
 

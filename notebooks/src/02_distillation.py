@@ -144,6 +144,7 @@ for key, (model, ev, fit, index) in kept.items():
             validation=train.evaluate(model, ch.data(s).val, device=ch.device, n_boot=0),
             **variants.fit_budget(fit, cfg.epochs))
 log.save()
+ch.glue_findings(log)  # the page's opening finding and closing summary: every variant against its fp32 model
 
 # %% [markdown]
 # ## Training curves and test accuracy of the students (study: Figures 4–7)

@@ -323,6 +323,7 @@ for s in ch.seeds:
 qat = pd.DataFrame(qat_rows)
 run.save_table(qat, "table6")
 log.save()
+ch.glue_findings(log)  # the page's opening finding and closing summary: every variant against its fp32 model
 trainings = [label for label, _, _ in RUNS]
 trained_labels = [label for label, _ in FROM_TRAINED]
 ptqs = ["fp32", *[f"int{b}" for b in cfg.qat_bits]]

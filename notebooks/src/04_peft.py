@@ -270,6 +270,7 @@ dylora_table = pd.DataFrame(dy_rows)
 if len(dylora_table):
     run.save_table(dylora_table, "dylora")
 log.save()
+ch.glue_findings(log)  # the page's opening finding and closing summary: every variant against its fp32 model
 
 # %% [markdown]
 # ## Table: rank, accuracy, bytes, time

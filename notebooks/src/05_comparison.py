@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from tscompress import chapter, compare, names, plots, report, runner, variants
+from tscompress.findings import chapter as fchapter
 from tscompress.findings import comparison as fcmp
 
 ch = chapter.from_notebook("05_comparison", vars())  # the parameters above, as papermill set them
@@ -106,6 +107,9 @@ print(f"{len(log.rows)} combined variants from {len(sources)} saved models")
 
 # %%
 cmp = compare.paired_tests(table, preds, base="TimesNet")
+paired = fchapter.against_fp32(table[table["method"] != "baseline"], preds, table, preds, ch.seeds[0])
+for lang in plots.LANGS:  # the page's closing summary: per method, the smallest model not worse than its fp32 one
+    run.glue(f"summary_{lang}", fchapter.summary_text(paired, lang))
 
 # %% [markdown]
 # ## CPU latency, measured here side by side

@@ -98,6 +98,25 @@ class Chapter:
                                                                 ref.iloc[0].to_dict() if len(ref) else None, lang,
                                                                 name=model))
 
+    def glue_findings(self, log: Any) -> None:
+        """Glue ``finding_<lang>`` (the page's opening finding) and ``summary_<lang>`` (its closing summary): every
+        variant of this chapter's first seed recorded in ``log`` (a :class:`tscompress.variants.VariantLog`) against
+        the models chapter's fp32 model of its base on the same test cases (:mod:`tscompress.findings.chapter`)."""
+        import pandas as pd
+
+        from .findings import chapter as fchapter
+
+        read = lambda name: pd.read_csv(self.run.upstream("00_models", name), keep_default_na=False,  # noqa: E731
+                                        na_values=[""])
+        own = log.table()
+        preds = pd.concat(log.predictions, ignore_index=True) if log.predictions else pd.DataFrame(
+            columns=["id", "case", "label", "pred", "correct"])
+        paired = fchapter.against_fp32(own, preds, read("variants.csv"), read("variant_predictions.csv"),
+                                       self.seeds[0])
+        for lang in ("en", "ru"):
+            self.run.glue(f"finding_{lang}", fchapter.finding_text(paired, lang))
+            self.run.glue(f"summary_{lang}", fchapter.summary_text(paired, lang))
+
     def finish(self, summary: list[str] | None = None, **extra: Any) -> Path:
         """Write the manifest with the dataset descriptions, seeds and a human summary."""
         datasets = {str(seed): ds.describe() for seed, ds in self._data.items()}

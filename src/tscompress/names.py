@@ -129,6 +129,7 @@ RU_NOUNS: dict[str, dict[str, str]] = {
     "epoch.gen": {"one": "эпохи", "few": "эпох", "many": "эпох"},
     "variant.nom": {"one": "вариант", "few": "варианта", "many": "вариантов"},
     "variant.gen": {"one": "варианта", "few": "вариантов", "many": "вариантов"},
+    "setting.gen": {"one": "настройки", "few": "настроек", "many": "настроек"},
     "test_case.nom": {"one": "тестовый пример", "few": "тестовых примера", "many": "тестовых примеров"},
 }
 """Russian counted nouns the chapters glue, per grammatical case (``case.prep``: «на 61 примере»)."""
@@ -137,6 +138,8 @@ RU_NOUNS: dict[str, dict[str, str]] = {
 EN_NOUNS: dict[str, dict[str, str]] = {
     "variant": {"one": "variant", "other": "variants"},
     "test_case": {"one": "test case", "other": "test cases"},
+    "model": {"one": "model", "other": "models"},
+    "setting": {"one": "setting", "other": "settings"},
 }
 """English counted nouns, by the noun part of a :data:`RU_NOUNS` key (English has no case forms to choose)."""
 
