@@ -295,7 +295,7 @@ def test_chapter_finding_counts_directions_and_names_the_smallest_model_not_sign
     paired = fc.against_fp32(own, preds, fp32, _predictions("fp32", base_correct), seed=0)
     assert list(paired["id"]) == ["m90", "m50", "q4"] and paired["significant"].tolist() == [True, False, False]
     en = fc.finding_text(paired, "en")
-    assert en.startswith("1 of the 3 models of this chapter differs significantly from their fp32 model")
+    assert en.startswith("1 of the 3 models of this chapter differs significantly from fp32 on the same test cases")
     assert "(0 better, 1 worse;" in en and "is quantile int4 (TimesNet): 0.1\u00a0KiB, 13.0% of" in en
     assert "majority class" not in en  # the fp32 model is clearly above its majority rate
     ru = fc.finding_text(paired, "ru")
@@ -304,7 +304,11 @@ def test_chapter_finding_counts_directions_and_names_the_smallest_model_not_sign
     assert "magnitude pruning: 50% (0.5\u00a0KiB, test accuracy 0.750)" in summary and "quantile" in summary
     only_worse = fc.against_fp32(own.iloc[:1], preds, fp32, _predictions("fp32", base_correct), seed=0)
     assert fc.finding_text(only_worse, "en").endswith("every one of them is significantly worse.")
-    assert "ни одна из 1 настройки" in fc.summary_text(only_worse, "ru")
+    assert "прунинг по модулю: единственная настройка значимо хуже" in fc.summary_text(only_worse, "ru")
+    two_worse = fc.against_fp32(own.iloc[:1].assign(id="m95", setting="95%"), _predictions("m95", worse), fp32,
+                                _predictions("fp32", base_correct), seed=0)
+    both = pd.concat([only_worse, two_worse], ignore_index=True)
+    assert "magnitude pruning: none of its 2 settings" in fc.summary_text(both, "en")
     weak = fp32.assign(test_accuracy_lo=0.4)  # interval reaches the majority rate
     text = fc.finding_text(fc.against_fp32(own, preds, weak, _predictions("fp32", base_correct), seed=0), "en")
     assert text.endswith("The fp32 TimesNet they are measured against is itself no better than always predicting "

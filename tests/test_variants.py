@@ -94,3 +94,15 @@ def test_validation_scores_are_recorded_and_old_tables_read_with_nan(tmp_path):
     again, _ = variants.collect(tmp_path)
     assert again["val_balanced_accuracy"].isna().all() and (again["val_n"] == 0).all()
     assert again["epochs_trained"].isna().all() and again["stopped_by"].isna().all()  # no budget recorded
+
+
+def test_relative_model_files_are_read_against_each_variants_chapter_folder(tmp_path):
+    import pandas as pd
+
+    from tscompress.variants import relative_model_files
+
+    results, own = tmp_path / "r", tmp_path / "r" / ".tmp-05"
+    table = pd.DataFrame({"chapter": ["01_sparsification", "05_comparison", "00_models"],
+                          "model_file": [str(results / "01_sparsification" / "models" / "a.pt"),
+                                         str(own / "pipelines" / "b.tsq"), ""]})
+    assert relative_model_files(table, results, "05_comparison", own) == ["models/a.pt", "pipelines/b.tsq", ""]

@@ -80,16 +80,10 @@ select = ch.recipe.train.get("select", "accuracy")  # the book's recipe: how epo
 val_key = {"accuracy": "val_accuracy", "balanced_accuracy": "val_balanced_accuracy"}.get(select, "val_accuracy")
 
 
-def ce_weight(d):
-    """The recipe's class weights for the cross-entropy term (None for the plain loss)."""
-    if ch.recipe.train.get("class_weight", "none") == "balanced":
-        return train.class_weights(d.train.y, d.n_classes)
-    return None
-
-
 rows, curves, kept = [], {}, {}
 for s in ch.seeds:
-    d = ch.data(s)
+    d = ch.data(s)  # the recipe's class weights for the cross-entropy term (None: the plain loss)
+    ce = train.class_weights(d.train.y, d.n_classes) if ch.recipe.train.get("class_weight") == "balanced" else None
     t_logits, _ = teachers[s]
     for student in cfg.students:
         grid = [("kl", a) for a in cfg.alphas] + [("ofa", tuple(p)) for p in cfg.ofa_points]
@@ -97,11 +91,11 @@ for s in ch.seeds:
             train.set_seed(s)
             model = models.build_model(student, d.n_channels, d.seq_len, d.n_classes)
             if method == "kl":
-                hook = distill.Distiller(t_logits, "kl", alpha=a, T=cfg.T, ce_weight=ce_weight(d))
+                hook = distill.Distiller(t_logits, "kl", alpha=a, T=cfg.T, ce_weight=ce)
             else:
                 hook = distill.Distiller(t_logits, "ofa", w_ofa=a[0], w_kd=a[1], T=cfg.T, gamma=cfg.gamma,
                                          feature_dims=model.feature_dims, n_classes=d.n_classes,
-                                         ce_weight=ce_weight(d))
+                                         ce_weight=ce)
             name = setting_name(method, a)
             with run.timed(f"{student}_{name}_seed{s}"):
                 fit = train.fit(model, d, ch.train_config("distill", seed=s, desc=f"{student} {name}"), loss=hook)

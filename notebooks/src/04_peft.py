@@ -37,13 +37,13 @@ import torch
 from tscompress import chapter, models, names, plots, report, study, train, variants
 from tscompress.metrics import mcnemar
 from tscompress.profiles import get_profile
-
-acc_text = lambda r: plots.fmt_ci(r["test_accuracy"], r["test_accuracy_lo"], r["test_accuracy_hi"])  # noqa: E731
 from tscompress import peft as tp
 from tscompress.peft import figures as pf
 from tscompress.findings import peft as fpeft
 from tscompress.findings.peft import METHOD_LABELS as method_names, base_name, row_name, span
 from tscompress.peft.experiment import dylora_finetune, finetune, make_base
+
+acc_text = lambda r: plots.fmt_ci(r["test_accuracy"], r["test_accuracy_lo"], r["test_accuracy_hi"])  # noqa: E731
 
 
 ch = chapter.from_notebook("04_peft", vars())  # the parameters above, as papermill set them
@@ -287,10 +287,6 @@ ch.glue_findings(log)  # the page's opening finding and closing summary: every v
 
 # %%
 s0 = ch.seeds[0]
-
-
-
-
 t_all = sweep[sweep.seed == s0].copy()
 t = t_all
 t["rank_fmt"] = t["rank"].map(lambda v: "—" if pd.isna(v) else str(int(v)))

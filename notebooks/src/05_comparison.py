@@ -128,15 +128,7 @@ reps = prof.compare.latency_repeats
 with run.timed("latency"):
     cmp = compare.measure_latencies(cmp, x, batch_sizes=(1, 64), repeats=reps)
 cmp = compare.mark_fronts(cmp, {"bytes": "stored_bytes", "latency": "latency_b1"})
-def chapter_relative(path, chapter):
-    """Model files as the chapters wrote them (relative to the chapter's folder), not this run's absolute paths."""
-    if not isinstance(path, str) or not path:
-        return ""
-    base = Path(run.path(".")) if chapter == run.chapter else Path(run.results_dir) / chapter
-    return str(Path(path).resolve().relative_to(base.resolve()))
-
-
-run.save_table(cmp.assign(model_file=[chapter_relative(f, c) for f, c in zip(cmp["model_file"], cmp["chapter"])]),
+run.save_table(cmp.assign(model_file=variants.relative_model_files(cmp, run.results_dir, run.chapter, run.path("."))),
                "comparison")
 
 # %% [markdown]

@@ -33,7 +33,7 @@ from torch import nn
 from .errors import DataError
 from .results import ChapterRun, atomic_write_bytes
 
-__all__ = ["VARIANT_COLUMNS", "VALIDATION_COLUMNS", "OPTIONAL_COLUMNS", "VariantLog", "collect", "count_nonzero", "fit_budget", "dense_bytes", "save_model", "load_model",
+__all__ = ["relative_model_files", "VARIANT_COLUMNS", "VALIDATION_COLUMNS", "OPTIONAL_COLUMNS", "VariantLog", "collect", "count_nonzero", "fit_budget", "dense_bytes", "save_model", "load_model",
            "pareto_front", "variant_id"]
 
 VARIANT_COLUMNS = [
@@ -176,6 +176,21 @@ class VariantLog:
         preds = pd.concat(self.predictions) if self.predictions else pd.DataFrame(
             columns=["id", "case", "label", "pred", "correct"])
         return self.run.save_table(self.table(), "variants"), self.run.save_table(preds, "variant_predictions")
+
+
+def relative_model_files(table: pd.DataFrame, results_dir: str | os.PathLike, chapter: str,
+                         folder: str | os.PathLike) -> list[str]:
+    """The ``model_file`` column of a table :func:`collect` read (absolute paths of this run) as the chapters wrote
+    it: relative to each variant's chapter folder, ``folder`` for ``chapter`` itself (a chapter still being
+    written), ``results_dir/<chapter>`` for the others; empty where a variant kept no model."""
+    out = []
+    for path, owner in zip(table["model_file"], table["chapter"]):
+        if not isinstance(path, str) or not path:
+            out.append("")
+            continue
+        base = Path(folder) if owner == chapter else Path(results_dir) / owner
+        out.append(str(Path(path).resolve().relative_to(base.resolve())))
+    return out
 
 
 def collect(results_dir: str | os.PathLike, chapters: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -100,7 +100,8 @@ def summary_text(paired: pd.DataFrame, lang: str) -> str:
         name = method_name(method, lang) + (f" ({base})" if several else "")
         best = _smallest_not_worse(g)
         if best is None:
-            items.append(phrase("chapter_method_none", lang, method=name,
+            items.append(phrase("chapter_method_one", lang, method=name) if len(g) == 1 else
+                         phrase("chapter_method_none", lang, method=name,
                                 n=counted(len(g), noun_forms("setting.gen", lang), lang)))
         else:
             removed = best.get("removed")
