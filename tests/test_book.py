@@ -363,3 +363,20 @@ def test_every_chapter_page_opens_with_its_finding_and_ends_with_its_summary(smo
                 assert page.index(short.format(dataset), at) > at, (lang, chapter, dataset)
                 assert all(glued(dataset, chapter, f"{k}_{lang}") in page[at:] for k in keys), (lang, chapter, dataset)
                 assert expected[:40] in page, (lang, chapter, dataset)
+
+
+def test_the_russian_appendix_shows_the_notebooks_lines_in_russian(smoke_book):
+    """What the chapter notebooks print (Chapter.say) reads in each edition's words in its appendix: the English
+    lines never in the Russian copies, and no print left outside that mechanism (stream outputs)."""
+    import html as htmllib
+
+    out, _ = smoke_book
+    for chapter in ("00_models", "01_sparsification", "02_distillation", "03_quantization", "04_peft",
+                    "05_comparison"):
+        ru = htmllib.unescape(_pages(out, "ru")[f"book/_generated/nb_ru/{chapter}.html"])
+        en = htmllib.unescape(_pages(out, "en")[f"book/_generated/nb/{chapter}.html"])
+        assert "устройство cpu" in ru or chapter == "05_comparison", chapter
+        for english in ("[95% CI", "best epoch", "device cpu", " seed 0:", "variants from"):
+            assert english not in ru, (chapter, english)
+        assert "[95% CI" in en or chapter == "05_comparison", chapter
+        assert 'class="output stream' not in ru and 'class="output stream' not in en, chapter

@@ -184,3 +184,35 @@ def test_the_first_page_says_what_the_book_found_on_each_dataset(tmp_path):
     assert "«подтверждается» — 1" in ru and "«не проверяемо" in ru and "0.607" not in ru
     assert "On B, the fp32 TimesNet reaches 0.962 [0.475, 0.721] on 370 test cases" in en and "“cannot be told apart” 1" in en
     assert verdict_markdown({"C": tmp_path / "missing"}, "en") == ""
+
+
+def test_a_line_the_notebook_said_is_shown_in_each_editions_words(tmp_path, capsys):
+    """Chapter.say formats a line of the phrase table in both editions (numbers the Russian way, an evaluation
+    described in the edition's words); outside a kernel it prints the English line; the Russian copy of the
+    executed notebook shows the Russian line in its place."""
+    from types import SimpleNamespace
+
+    from tscompress.chapter import Chapter
+    from tscompress.results import SAY_METADATA
+
+    said = []
+    ev = SimpleNamespace(describe=lambda lang: {"en": "accuracy 0.5", "ru": "точность 0,5"}[lang])
+    fake = SimpleNamespace(run=SimpleNamespace(say=said.append))
+    Chapter.say(fake, "model", name="TimesNet", seed=0, ev=ev, best=3, epochs=10, seconds=12.4)
+    assert said == [{"en": "TimesNet seed 0: accuracy 0.5; best epoch 3/10, 12 s",
+                     "ru": "TimesNet, сид 0: точность 0,5; лучшая эпоха 3 из 10, 12 с"}]
+    Chapter.say(fake, "recovery_base", seed=1, fp32=0.6284, losses="q4 0.628", base="q4")
+    assert said[-1]["ru"] == "сид 1: потери на валидации fp32 0,628, q4 0,628; база для восстановления: q4"
+    Chapter.say(fake, "settings", section="peft", settings={"en": "a", "ru": "б"})
+    assert said[-1] == {"en": "peft settings: a", "ru": "настройки раздела peft: б"}
+
+    from tscompress.results import ChapterRun
+
+    ChapterRun.say(None, said[0])  # not in a kernel: printed
+    assert capsys.readouterr().out == said[0]["en"] + "\n"
+    nb = {"cells": [{"cell_type": "code", "source": "", "outputs": [
+        {"output_type": "display_data", "metadata": {SAY_METADATA: {"ru": said[0]["ru"]}},
+         "data": {"text/plain": said[0]["en"]}}]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out = json.loads(book.edition_notebook(json.dumps(nb), "ru", tmp_path))
+    assert out["cells"][0]["outputs"][0]["data"]["text/plain"] == said[0]["ru"]
+    assert json.loads(book.edition_notebook(json.dumps(nb), "en", tmp_path)) == nb

@@ -108,7 +108,9 @@ def test_evaluate_reports_context():
     assert ev.majority_rate == max(np.bincount(splits.test.y.numpy())) / 16
     s = ev.summary("test_")
     assert set(s) >= {"test_accuracy", "test_accuracy_lo", "test_majority_rate", "test_balanced_accuracy", "test_n"}
-    assert "n=16" in ev.describe()
+    assert "n=16" in ev.describe() and ev.describe().startswith(f"accuracy {ev.accuracy:.3f} [95% CI")
+    ru = ev.describe("ru")
+    assert ru.startswith("точность ") and "n = 16" in ru and "ДИ" in ru and "." not in ru.replace("n = 16", "")
 
 
 @pytest.mark.parametrize("kw", [{"epochs": -1}, {"epochs": 1.5}, {"batch_size": 0}, {"lr": 0}, {"patience": 0},

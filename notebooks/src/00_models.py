@@ -36,10 +36,7 @@ from tscompress import chapter, models, names, plots, report, study, train, vari
 ch = chapter.from_notebook("00_models", vars())  # the parameters above, as papermill set them
 run, prof = ch.run, ch.profile
 data = ch.data()
-print(f"profile {prof.name}: {prof.description}")
-print(f"device {ch.device}; seeds {ch.seeds}; protocol {ch.protocol}")
-for note in data.notes:
-    print("note:", note)
+ch.say_start(notes=True)  # profile, device, seeds, protocol and what loading the data noted
 run.save_tables(lambda lang: plots.split_table(data, lang), "splits")
 
 # %% [markdown]
@@ -59,7 +56,7 @@ run.save_tables(lambda lang: plots.split_table(data, lang), "splits")
 # %%
 from tscompress import recipes, reference
 
-print(f"training recipe: {ch.recipe.name} = {dict(ch.recipe.train)}")
+ch.say("recipe", name=ch.recipe.name, settings=dict(ch.recipe.train))
 rows, histories, best_epochs, predictions = [], {}, {}, []
 log = variants.VariantLog(run)  # the baselines, for the comparison chapter
 for name in prof.models.names:
@@ -83,7 +80,7 @@ for name in prof.models.names:
                      "train_seconds": round(fit.seconds, 1), **ev.summary("test_")})
         predictions.append(pd.DataFrame({"model": name, "seed": s, "case": d.test.index, "label": ev.labels,
                                          "pred": ev.preds, "correct": ev.correct.astype(int)}))
-        print(f"{name} seed {s}: {ev.describe()}; best epoch {fit.best_epoch}/{len(fit.history)}, {fit.seconds:.0f} s")
+        ch.say("model", name=name, seed=s, ev=ev, best=fit.best_epoch, epochs=len(fit.history), seconds=fit.seconds)
 table1 = pd.DataFrame(rows)
 run.save_table(table1, "table1")
 
@@ -95,7 +92,7 @@ for s in ch.seeds:
         ref = reference.fit_reference(d, n_kernels=prof.models.reference_kernels, seed=s, n_boot=prof.bootstrap)
     ref_rows.append({"model": reference.REFERENCE_NAME, "seed": s, "seconds": round(ref.seconds, 1),
                      "ridge_alpha": ref.alpha, **ref.evaluation.summary("test_")})
-    print(f"{reference.REFERENCE_NAME} seed {s}: {ref.evaluation.describe()}; {ref.seconds:.0f} s")
+    ch.say("reference", name=reference.REFERENCE_NAME, seed=s, ev=ref.evaluation, seconds=ref.seconds)
 table_ref = pd.DataFrame(ref_rows)
 run.save_table(table_ref, "reference")
 run.save_table(pd.concat(predictions), "test_predictions")
@@ -192,9 +189,8 @@ folds = list(ch.folds(n_folds, s0))
 on_dataset = "*" in prof.models.recipe_datasets or dataset in prof.models.recipe_datasets
 study_all = on_dataset and s0 == prof.seeds[0]
 recipe_names = list(dict.fromkeys((list(prof.models.recipes) if study_all else []) + [ch.recipe.name]))
-print(f"recipes cross-validated on {dataset}: {', '.join(recipe_names)}"
-      + ("" if study_all else f" (the recipe study runs on {', '.join(prof.models.recipe_datasets)} only)" if not on_dataset
-         else f" (the recipe study runs on seed {prof.seeds[0]}, the profile's first)"))
+ch.say("recipes" if study_all else "recipes_datasets" if not on_dataset else "recipes_seed", dataset=dataset,
+       recipes=", ".join(recipe_names), datasets=", ".join(prof.models.recipe_datasets), seed=prof.seeds[0])
 base_config = ch.train_config(seed=s0)
 base_config = train.TrainConfig.from_dict({**base_config.to_dict(), "select": "accuracy", "class_weight": "none",
                                            "sampling": "shuffle", "lr": 1e-3, "weight_decay": 0.0})
@@ -205,8 +201,8 @@ def build(name, d, **settings):
 
 
 def report_line(res):
-    print(f"{res.model} / {res.recipe}: {res.cv.pooled.describe()}; validation accuracy "
-          f"{res.cv.val_pooled.accuracy:.3f}, balanced {res.cv.val_pooled.balanced_accuracy:.3f}; {res.seconds:.0f} s")
+    ch.say("recipe_cv", model=res.model, recipe=res.recipe, ev=res.cv.pooled, val=res.cv.val_pooled.accuracy,
+           val_bal=res.cv.val_pooled.balanced_accuracy, seconds=res.seconds)
 
 
 with run.timed("recipe_study"):
@@ -222,8 +218,8 @@ run.save_table(table_recipes, "table_recipes")
 with run.timed("reference_cv"):
     ref_cv = reference.cross_validate_reference(folds, n_kernels=prof.models.reference_kernels, seed=s0,
                                                 n_boot=prof.bootstrap)
-print(f"{reference.REFERENCE_NAME}, {n_folds}-fold CV: {ref_cv.pooled.describe()}; {ref_cv.seconds:.0f} s")
-print(f"chosen on validation: {chosen_recipe}; the book trains with: {ch.recipe.name}")
+ch.say("reference_cv", name=reference.REFERENCE_NAME, folds=n_folds, ev=ref_cv.pooled, seconds=ref_cv.seconds)
+ch.say("chosen", chosen=chosen_recipe, book=ch.recipe.name)
 
 
 def ci_cols(t):
@@ -443,4 +439,3 @@ summary += [report.summary_line(f"{r['model']}, {r['folds']}-fold CV over all la
             for r in cv_rows + [ref_row]]
 summary.append(f"training recipe chosen on validation: {chosen_recipe}; the book trains with {ch.recipe.name}")
 ch.finish(summary=summary, recipe=ch.recipe.name, recipe_chosen=chosen_recipe, recipe_scores=recipe_scores)
-print("\n".join(summary))

@@ -44,7 +44,7 @@ compare_study = study.applies_to(dataset)
 mid = 0.5 if 0.5 in list(cfg.fractions) else cfg.fractions[0]  # the level the text discusses
 METHODS = {m: names.METHOD_NAMES[m] for m in ("lowrank", "importance", "magnitude", "sparse_lowrank")}  # one name each
 COLORS = {"lowrank": "C0", "importance": "C1", "magnitude": "C2", "sparse_lowrank": "C4"}  # C3: majority rate
-print(f"profile {prof.name}: {prof.description}; sparsify settings {cfg.to_dict()}; seeds {ch.seeds}")
+ch.say_start("sparsify")
 
 # %% [markdown]
 # ## Gradient importance of the Inception kernels
@@ -173,7 +173,7 @@ for s in ch.seeds:
                     stored_bytes=stored, train_seconds=fit.seconds, save=True, case_index=d.test.index,
                     validation=train.evaluate(model, d.val, device=ch.device, n_boot=0), removed=removed,
                     **variants.fit_budget(fit, config.epochs))
-            print(f"{key} seed {s}: removed {removed:.1%}; before fine-tuning {before.accuracy:.3f}; {ev.describe()}")
+            ch.say("sparsified", name={lang: f"{METHODS[method][lang]} {fraction:.0%}" for lang in plots.LANGS}, seed=s, removed=removed, before=before.accuracy, ev=ev)
     for bs in (1, 64):  # every model of this seed timed round-robin, in this process
         xb = d.test.X.repeat(-(-bs // len(d.test.X)), 1, 1)[:bs]
         with run.timed(f"latency_b{bs}_seed{s}"):

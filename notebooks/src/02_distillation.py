@@ -38,7 +38,7 @@ ch = chapter.from_notebook("02_distillation", vars())  # the parameters above, a
 run, prof = ch.run, ch.profile
 ch.glue_starting_point()  # the verdict the page opens with: does the fp32 TimesNet beat the majority rate?
 cfg = prof.distill
-print(f"profile {prof.name}: {prof.description}; distill settings {cfg.to_dict()}; seeds {ch.seeds}")
+ch.say_start("distill")
 
 
 def setting_name(method, a):
@@ -61,7 +61,7 @@ for s in ch.seeds:
     teacher, _ = models.load_checkpoint(run.upstream("00_models", f"checkpoints/TimesNet_seed{s}.pt"))
     ev_t = train.evaluate(teacher, d.test, device=ch.device, n_boot=prof.bootstrap, seed=s)
     teachers[s] = (distill.teacher_logits(teacher, d.train.X), ev_t)
-    print(f"teacher seed {s}: {ev_t.describe()}")
+    ch.say("teacher", seed=s, ev=ev_t)
 
 # %% [markdown]
 # ## Training the students
@@ -111,7 +111,7 @@ for s in ch.seeds:
                          "train_seconds": fit.seconds, **ev.summary("test_")})
             curves[(student, method, name, s)] = fit.history
             kept[(student, method, name, s)] = (model, ev, fit, d.test.index)
-            print(f"{student} {name} seed {s}: {ev.describe()}; best epoch {fit.best_epoch}")
+            ch.say("student", student=student, setting=name, seed=s, ev=ev, best=fit.best_epoch)
 runs = pd.DataFrame(rows)
 run.save_table(runs, "runs")
 

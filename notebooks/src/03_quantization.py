@@ -46,7 +46,7 @@ if not set(cfg.finetune_bits) <= set(cfg.ptq_bits):
     raise ConfigError(f"quantize.finetune_bits {list(cfg.finetune_bits)} must be among ptq_bits {list(cfg.ptq_bits)}")
 compare_study = study.applies_to(dataset)
 MIB = 2**20
-print(f"profile {prof.name}: {prof.description}; quantize settings {cfg.to_dict()}; seeds {ch.seeds}")
+ch.say_start("quantize")
 
 # %% [markdown]
 # ## Post-training quantization
@@ -168,8 +168,10 @@ for s in ch.seeds:
                 stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=False, case_index=d.test.index,
                 validation=train.evaluate(stored_model, d.val, device=ch.device, n_boot=0),
                 **variants.fit_budget(fit, config.epochs))
-        print(f"{label} seed {s}: best {fit.best_epoch} of {fit.epochs_trained} ({fit.stopped_by}); "
-              f"{'' if procedure != 'codes' else f'{moved} codes changed; '}{ev.describe()}")
+        ch.say("tuned_codes" if procedure == "codes" else "tuned", seed=s,
+               name={lang: f"{names.method_name(method, lang)} int{bits} + "
+                           f"{names.method_name('codes' if procedure == 'codes' else 'ste_tune', lang)}" for lang in plots.LANGS}, best=fit.best_epoch,
+               epochs=fit.epochs_trained, stopped=ch.stopped(fit), moved=moved if procedure == "codes" else 0, ev=ev)
 ft = pd.DataFrame(ft_rows)
 run.save_table(ft, "code_finetune")
 ptq_acc = ptq.set_index(["method", "bits", "seed"])["test_accuracy"]
@@ -273,7 +275,8 @@ for s in ch.seeds:
                                                     desc=name), bits=bits)
         histories[key], best[key] = fit.history, fit.best_epoch
         trained[(label, s)] = (model, fit, bits)
-        print(f"{name} seed {s}: best epoch {fit.best_epoch} of {fit.epochs_trained} ({fit.stopped_by}), {fit.seconds:.0f} s")
+        ch.say("trained", name=name, seed=s, best=fit.best_epoch, epochs=fit.epochs_trained, stopped=ch.stopped(fit),
+               seconds=fit.seconds)
     for label, bits in FROM_TRAINED:
         key = label if len(ch.seeds) == 1 else f"{label} (seed {s})"
         if label.startswith("STE"):  # the quantile model's STE fine-tuning above
@@ -287,8 +290,8 @@ for s in ch.seeds:
                                        bits=bits, start_candidate=True)
         trained_histories[key] = fit.history
         trained[(label, s)] = (model, fit, bits)
-        print(f"{label} seed {s}: best epoch {fit.best_epoch} of {fit.epochs_trained} ({fit.stopped_by}), "
-              f"{fit.seconds:.0f} s")
+        ch.say("trained", name=label, seed=s, best=fit.best_epoch, epochs=fit.epochs_trained, stopped=ch.stopped(fit),
+               seconds=fit.seconds)
 run.save_figures(lambda lang: plots.training_curves(histories, lang, best), "fig_qat_curves")
 if trained_histories:
     run.save_figures(lambda lang: plots.training_curves(trained_histories, lang, max_cols=4), "fig_qat_trained_curves")

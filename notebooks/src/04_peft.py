@@ -52,8 +52,7 @@ ch.glue_starting_point()  # the verdict the page opens with: does the fp32 Times
 cfg = prof.peft
 data = ch.data()
 compare = study.applies_to(dataset)
-print(f"profile {prof.name}: {prof.description}")
-print(f"device {ch.device}; seeds {ch.seeds}; protocol {ch.protocol}; peft settings {cfg.to_dict()}")
+ch.say_start("peft")
 run.save_tables(lambda lang: plots.split_table(data, lang), "splits")
 
 # %% [markdown]
@@ -104,7 +103,7 @@ n, p = budget.n_params, budget.per_rank
 frac = (budget.target_size - budget.base_size) / p
 arith = (f"N = {n:,}; N·{base_bits}/32 = {budget.base_size:,.2f}; N·{target_bits}/32 = {budget.target_size:,.2f}; "
          f"p = {p:,}; r = ⌈({budget.target_size:,.2f} − {budget.base_size:,.2f}) / {p:,}⌉ = ⌈{frac:.2f}⌉ = {budget.rank}")
-print(arith)
+ch.say("budget", arith=arith)
 conv_per_rank = sum(m.in_channels * m.kernel_size[0] * m.kernel_size[1] + m.out_channels
                     for m in pretrained.modules() if isinstance(m, torch.nn.Conv2d))
 lin_per_rank = sum(m.in_features + m.out_features for m in pretrained.modules() if isinstance(m, torch.nn.Linear))
@@ -143,7 +142,7 @@ run.glue("n_params", f"{n:,}")
 # %%
 ranks = sorted(set(cfg.ranks) | ({budget.rank} if cfg.add_budget_rank else set()))
 main_key, hi_key = f"q{base_bits}", f"q{target_bits}"
-print("ranks:", ranks, "extra bases:", cfg.extra_bases)
+ch.say("ranks", ranks=ranks, bases=list(cfg.extra_bases))
 # what the page's "left out" section says about the rank grid: this run's against the full profile's
 for lang in plots.LANGS:
     run.glue(f"grid_note_{lang}", fpeft.grid_note(cfg.ranks, get_profile("full").peft.ranks, lang))
@@ -172,7 +171,7 @@ for s in ch.seeds:
         return ev
 
     for key in bases:
-        print(f"seed {s} {key}: {measure_base(key).describe()}")
+        ch.say("base", seed=s, key=key, ev=measure_base(key))
     refs_by_seed[s] = refs
     # the recovery experiment: the quantile base of the most bits whose validation loss is at least recover_ratio
     # times fp32's (chosen on validation only); none such: nothing was lost, nothing to recover
@@ -185,9 +184,8 @@ for s in ch.seeds:
             if refs[f"q{b}"]["val_loss"] >= cfg.recover_ratio * refs["fp32"]["val_loss"]]
     rec_key = f"q{lost[0]}" if lost else None
     recover_keys[s] = rec_key
-    print(f"seed {s}: validation loss fp32 {refs['fp32']['val_loss']:.3f}, "
-          + ", ".join(f"q{b} {refs[f'q{b}']['val_loss']:.3f}" for b in cfg.recover_bits)
-          + f"; recovery base: {rec_key or 'none (no base lost enough)'}")
+    ch.say("recovery_base" if rec_key else "no_recovery_base", seed=s, fp32=refs["fp32"]["val_loss"], base=rec_key,
+           losses=", ".join(f"q{b} {refs[f'q{b}']['val_loss']:.3f}" for b in cfg.recover_bits))
 
     tc = ch.train_config("peft", seed=s, lr=cfg.lr)  # adapters
     tc_full = ch.train_config("peft", seed=s, lr=cfg.full_lr)  # full fine-tuning: every weight, the recipe's rate
@@ -233,17 +231,16 @@ for s in ch.seeds:
                      "val_loss": res.fit.best_val_loss, "changed_preds": changed,
                      "merge_max_diff": res.merge_max_diff, **{f"mem_{k}": v for k, v in res.memory.items()},
                      **res.evaluation.summary("test_")})
-        print(f"seed {s} {method} r={r} ({key} base): {res.evaluation.describe()}; best epoch {res.fit.best_epoch} of "
-              f"{res.fit.epochs_trained} ({res.fit.stopped_by}); {changed} test predictions changed; "
-              f"{res.fit.seconds:.1f} s ({res.cpu_seconds:.1f} CPU s); merge max |Δlogit| {res.merge_max_diff:.1e}")
+        ch.say("adapted", seed=s, method=method, rank=r, key=key, ev=res.evaluation, best=res.fit.best_epoch,
+               epochs=res.fit.epochs_trained, stopped=ch.stopped(res.fit), changed=changed, seconds=res.fit.seconds,
+               cpu=res.cpu_seconds, merge=f"{res.merge_max_diff:.1e}")
 
     if cfg.fast_forward:  # QLoRA at the bit-budget rank again, with Fast Forward every `fast_forward` steps
         res = finetune(bases[main_key][0], d, tc, method="qlora", rank=budget.rank, alpha_ratio=cfg.alpha_ratio,
                        n_boot=prof.bootstrap, fast_forward=cfg.fast_forward)
         ff_info[s] = {"history": res.fit.history, "seconds": res.fit.seconds, "evaluation": res.evaluation,
                       "steps_per_epoch": -(-len(d.train) // tc.batch_size), **res.extra}
-        print(f"seed {s} QLoRA r={budget.rank} + Fast Forward: {res.evaluation.describe()}; {res.fit.seconds:.1f} s; "
-              f"{res.extra}")
+        ch.say("fast_forward", seed=s, rank=budget.rank, ev=res.evaluation, seconds=res.fit.seconds, extra=res.extra)
 
     if cfg.dylora:  # one QDyLoRA run on the main base, every rank 1..R evaluated by truncation
         dy = dylora_finetune(bases[main_key][0], d, tc, max_rank=max(ranks), alpha_ratio=cfg.alpha_ratio)
@@ -262,8 +259,7 @@ for s in ch.seeds:
                         + 4 * k * budget.per_rank, train_seconds=dy.fit.seconds, case_index=d.test.index, rank=k,
                         trainable_params=dy.trainable_params, cpu_seconds=dy.cpu_seconds,
                         storage=f"{bases[main_key][2]} + float32 adapters truncated to rank {k}", validation=val)
-        print(f"seed {s} QDyLoRA R={dy.max_rank}: {dy.fit.seconds:.1f} s, best epoch {dy.fit.best_epoch}, "
-              f"ranks drawn {dy.rank_counts}")
+        ch.say("dylora", seed=s, rank=dy.max_rank, seconds=dy.fit.seconds, best=dy.fit.best_epoch, counts=dy.rank_counts)
 sweep = pd.DataFrame(rows)
 run.save_table(sweep, "sweep")
 dylora_table = pd.DataFrame(dy_rows)
@@ -376,7 +372,7 @@ if len(dylora_table):
     for lang in plots.LANGS:
         run.glue(f"dylora_loss_cmp_{lang}", fpeft.dylora_fit_text(dict(zip(dy0["rank"], dy0["val_loss"])), sep_loss, lang))
         run.glue(f"dylora_test_cmp_{lang}", fpeft.dylora_test_text(n_sig, len(sep_loss), lang))
-    print(dy0[["rank", "val_loss", "val_accuracy", "test_accuracy", "test_loss"]].to_string(index=False))
+    ch.say("table", table=dy0[["rank", "val_loss", "val_accuracy", "test_accuracy", "test_loss"]].to_string(index=False))
 
 # %% [markdown]
 # ## Fast Forward
@@ -592,4 +588,3 @@ summary = [report.summary_line(f"{r['method']}{'' if pd.isna(r['rank']) else ' r
                                tail=f", {r['train_seconds']:.1f} s") for r in rows]
 summary.append(f"bit-budget rank {budget.rank} ({arith})")
 ch.finish(summary=summary)
-print("\n".join(summary))

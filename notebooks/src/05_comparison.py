@@ -44,8 +44,10 @@ table, preds = variants.collect(run.results_dir, upstream)
 n_recorded = len(table)
 table = compare.dedupe(table, preds)  # one model recorded under two settings is listed once
 folded = table[table["also_settings"] != ""]
-print(f"{n_recorded} variants from {', '.join(upstream)}; {n_recorded - len(table)} were the same model as another "
-      f"setting: {', '.join(f'{r.id} = {r.also_settings}' for r in folded.itertuples()) or 'none'}")
+ch.say("collected", variants={lang: names.counted(n_recorded, names.noun_forms("variant.nom", lang), lang)
+                              for lang in plots.LANGS}, chapters=", ".join(upstream), folded=n_recorded - len(table),
+       which=", ".join(f"{r.id} = {r.also_settings}" for r in folded.itertuples())
+       or {lang: plots.label("none_such", lang) for lang in plots.LANGS})
 run.save_tables(lambda lang: pd.DataFrame([
     {plots.label("chapter", lang): names.chapter_name(c, lang), plots.label("method", lang): names.method_name(m, lang),
      plots.label("n_variants", lang): n}
@@ -93,7 +95,7 @@ if log.rows:
     own["also_settings"], own["duplicates"] = "", ""
     table = pd.concat([table, own], ignore_index=True)
     preds = pd.concat([preds, *log.predictions], ignore_index=True)
-print(f"{len(log.rows)} combined variants from {len(sources)} saved models")
+ch.say("pipelines", n=len(log.rows), sources=len(sources))
 
 # %% [markdown]
 # ## Paired tests against the baseline
@@ -190,8 +192,8 @@ lose_nothing = compare.nothing_to_lose(base_row, chance=1 / data.n_classes)
 
 
 run.save_tables(lambda lang: compare.recommendations_table(rec, cmp, lang), "recommendations")
-print("nothing to lose:", lose_nothing, "| smallest not worse on validation:",
-      None if smallest_ok is None else smallest_ok["id"])
+ch.say("recommendation", lose={"en": str(lose_nothing), "ru": plots.label("yes" if lose_nothing else "no", "ru")},
+       smallest="—" if smallest_ok is None else smallest_ok["id"])
 
 # %% [markdown]
 # ## The study's conclusions as tests

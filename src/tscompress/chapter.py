@@ -77,6 +77,43 @@ class Chapter:
         values.update(changes)
         return TrainConfig.from_dict(values)
 
+    def say(self, line: str, /, **values: Any) -> None:
+        """Show line ``line`` of the phrase table ``notebook_lines`` in the executed notebook, in each edition's words
+        (:meth:`tscompress.results.ChapterRun.say`). A value with a ``describe(lang)`` method (an evaluation) is
+        described in the edition's words, a ``{"en": ..., "ru": ...}`` mapping gives each edition its own, and the
+        Russian line writes its numbers the Russian way."""
+        from .names import localize_numbers
+        from .phrases import table
+
+        lines = {}
+        for lang, template in table("notebook_lines")[line].items():
+            shown = {k: v.describe(lang) if hasattr(v, "describe") else v[lang] if isinstance(v, Mapping) and lang in v
+                     else v for k, v in values.items()}
+            text = template.format(**shown)
+            lines[lang] = text if lang == "en" else localize_numbers(text, lang)
+        self.run.say(lines)
+
+    @staticmethod
+    def stopped(fit: Any) -> dict[str, str]:
+        """How a training ended (``fit.stopped_by``: patience, cap, converged, fixed) in each edition's words."""
+        from .plots import label
+
+        return {lang: label(f"stopped_{fit.stopped_by}", lang) for lang in ("en", "ru")}
+
+    def say_start(self, section: str | None = None, notes: bool = False) -> None:
+        """The lines a chapter notebook opens with: the profile, device, seeds and protocol, the profile's
+        ``section`` settings, and (``notes``) what loading the data noted."""
+        from .phrases import table
+
+        described = table("profile_descriptions").get(self.profile.name, {})
+        self.say("profile", name=self.profile.name,
+                 description={"en": self.profile.description, "ru": described.get("ru", self.profile.description)})
+        self.say("run", device=self.device, seeds=self.seeds, protocol=self.protocol)
+        if section is not None:
+            self.say("settings", section=section, settings=self.profile[section].to_dict())
+        for note in self.data().notes if notes else []:
+            self.say("note", note=note)
+
     def glue_starting_point(self, model: str = "TimesNet") -> None:
         """Glue ``start_<lang>``: the verdict a chapter opens with about the fp32 ``model`` of the models
         chapter it starts from (its first seed's test row) beside the reference classifier on the

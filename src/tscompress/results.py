@@ -279,6 +279,18 @@ class ChapterRun:
             out.append(path)
         return out[0], out[1]
 
+    def say(self, lines: Mapping[str, str]) -> None:
+        """A line the executed notebook shows, in each edition's words (``{"en": ..., "ru": ...}``). Inside a
+        notebook the English line is shown, tagged with ``SAY_METADATA`` holding the others, so that each edition's
+        appendix shows its own (:func:`tscompress.book.localize.edition_notebook`); outside one it is printed."""
+        if not _in_kernel():
+            print(lines["en"])
+            return
+        from IPython.display import display
+
+        display({"text/plain": lines["en"]}, raw=True,
+                metadata={SAY_METADATA: {k: v for k, v in lines.items() if k != "en"}})
+
     def save_figures(self, make: Callable[[str], Any], name: str, langs: Iterable[str] = ("ru", "en")) -> None:
         """Draw a figure once per language with ``make(lang)`` and save each as ``name.<lang>``; all
         are closed. Inside a notebook the last language's PNG is shown once, tagged with
@@ -392,6 +404,8 @@ class ShownTable:
 
 
 TABLE_METADATA = "tscompress_table"
+SAY_METADATA = "tscompress_say"
+"""Output metadata of a line shown by :meth:`ChapterRun.say`: the line in the editions other than English."""
 """Output metadata key of a table shown by :meth:`ChapterRun.save_tables` (its base name and language)."""
 
 

@@ -231,12 +231,16 @@ class EvalResult:
             f"{prefix}single_class": bool(self.single_class),
         }
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
+        """One line: accuracy with its interval, cases, majority rate, balanced accuracy (phrase table
+        ``notebook_lines``; the Russian line writes its numbers the Russian way)."""
+        from .names import localize_numbers
+        from .phrases import table
+
         lo, hi = self.accuracy_ci
-        return (
-            f"accuracy {self.accuracy:.3f} [95% CI {lo:.3f}-{hi:.3f}] on n={self.n} "
-            f"(majority rate {self.majority_rate:.3f}, balanced accuracy {self.balanced_accuracy:.3f})"
-        )
+        text = table("notebook_lines")["evaluation"][lang].format(
+            acc=self.accuracy, lo=lo, hi=hi, n=self.n, maj=self.majority_rate, bacc=self.balanced_accuracy)
+        return text if lang == "en" else localize_numbers(text, lang)
 
 
 def set_seed(seed: int) -> None:

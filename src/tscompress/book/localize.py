@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import phrases
 from ..names import localize_numbers
-from ..results import FIGURE_METADATA, TABLE_METADATA, ShownTable
+from ..results import FIGURE_METADATA, SAY_METADATA, TABLE_METADATA, ShownTable
 
 LANGS = {"ru": ("_config.yml", "_toc.yml"), "en": ("_config.en.yml", "_toc.en.yml")}
 STAGED_SUFFIXES = {".csv", ".png", ".svg", ".json", ".ipynb"}
@@ -115,6 +115,9 @@ def edition_notebook(text: str, lang: str, folder: Path) -> str:
                         value = data[mime]
                         data[mime] = ([localize_numbers(v, lang) for v in value] if isinstance(value, list)
                                       else localize_numbers(value, lang))
+            said = meta.get(SAY_METADATA)
+            if said and lang in said and "text/plain" in data:  # a line of ChapterRun.say, in this edition
+                data["text/plain"] = said[lang]
             figure = meta.get(FIGURE_METADATA)
             if figure and "image/png" in data:
                 own = folder / f"{figure['name']}.{lang}.png"
