@@ -40,7 +40,7 @@ from tscompress.profiles import get_profile
 from tscompress import peft as tp
 from tscompress.peft import figures as pf
 from tscompress.findings import peft as fpeft
-from tscompress.findings.peft import METHOD_LABELS as method_names, base_name, row_name, span
+from tscompress.findings.peft import base_name, row_name, span
 from tscompress.peft.experiment import dylora_finetune, finetune, make_base
 
 acc_text = lambda r: plots.fmt_ci(r["test_accuracy"], r["test_accuracy_lo"], r["test_accuracy_hi"])  # noqa: E731
@@ -324,13 +324,13 @@ def ref_lines(lang):
 for method, fig_loss, fig_acc in (("qlora", "fig9_qlora_val_loss", "fig10_qlora_accuracy"),
                                   ("qdora", "fig11_qdora_val_loss", "fig12_qdora_accuracy")):
     hs = {r: histories[(s0, method, r)] for r in ranks}
-    run.save_figures(lambda lang: pf.val_loss_per_rank(hs, lang, method_names[method], reference=full_hist), fig_loss)
-    run.save_figures(lambda lang: pf.accuracy_per_rank(main[main.method == method], lang, method_names[method],
+    run.save_figures(lambda lang: pf.val_loss_per_rank(hs, lang, names.method_name(method, lang), reference=full_hist), fig_loss)
+    run.save_figures(lambda lang: pf.accuracy_per_rank(main[main.method == method], lang, names.method_name(method, lang),
                                                        references=ref_lines(lang), budget_rank=budget.rank), fig_acc)
 tt = main[main.method.isin(["qlora", "qdora"])]
 full_row = main[main.method == "full"]
 full_spe = float(full_row["seconds_per_epoch"].iloc[0]) if len(full_row) else None
-run.save_figures(lambda lang: pf.time_per_rank(tt.assign(method=tt["method"].map(method_names)), lang,
+run.save_figures(lambda lang: pf.time_per_rank(tt.assign(method=[names.method_name(m, lang) for m in tt["method"]]), lang,
                                                full_seconds=full_spe), "fig13_time")
 
 # %% [markdown]
@@ -462,7 +462,8 @@ else:  # the page's table still exists: one row saying the experiment did not ru
 for lang in plots.LANGS:  # how every fine-tuning of the chapter ended, and whether adapters changed predictions
     hs = {k: v for k, v in {**histories, **rec_histories}.items() if k[0] == s0}
     run.glue(f"stops_{lang}", stops_text(hs, lang, cap=epochs_words(cfg.epochs, lang),
-                                         names={k: f"{method_names.get(k[1], k[1])}" + (f" r = {k[2]}" if k[2] else "")
+                                         names={k: names.method_name("full_ft" if k[1] == "full" else k[1], lang)
+                                                + (f" r = {k[2]}" if k[2] else "")
                                                 for k in hs}))
 adapted = sweep[(sweep.seed == s0) & sweep.method.isin(["qlora", "qdora", "lora", "dora"])]
 for lang in plots.LANGS:  # which adapters kept their base's predictions, and why

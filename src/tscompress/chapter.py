@@ -79,16 +79,17 @@ class Chapter:
 
     def say(self, line: str, /, **values: Any) -> None:
         """Show line ``line`` of the phrase table ``notebook_lines`` in the executed notebook, in each edition's words
-        (:meth:`tscompress.results.ChapterRun.say`). A value with a ``describe(lang)`` method (an evaluation) is
+        (:meth:`tscompress.results.ChapterRun.say`). An evaluation (:class:`~tscompress.train.EvalResult`) is
         described in the edition's words, a ``{"en": ..., "ru": ...}`` mapping gives each edition its own, and the
-        Russian line writes its numbers the Russian way."""
+        Russian line writes its numbers the Russian way (the whole line once)."""
         from .names import localize_numbers
         from .phrases import table
+        from .train import EvalResult
 
         lines = {}
         for lang, template in table("notebook_lines")[line].items():
-            shown = {k: v.describe(lang) if hasattr(v, "describe") else v[lang] if isinstance(v, Mapping) and lang in v
-                     else v for k, v in values.items()}
+            shown = {k: v.describe(lang, localized=False) if isinstance(v, EvalResult)
+                     else v[lang] if isinstance(v, Mapping) and lang in v else v for k, v in values.items()}
             text = template.format(**shown)
             lines[lang] = text if lang == "en" else localize_numbers(text, lang)
         self.run.say(lines)

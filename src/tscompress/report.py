@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .names import CRITERION_NAMES, interval, number, p_value, plural
+from .names import CRITERION_NAMES, and_list, interval, number, p_value, plural
 
 __all__ = ["summary_line", "starting_point_text", "majority_position", "majority_verdict", "seeds_text", "pairwise_text", "selection_text", "memory_text", "ru_plural",
            "recipe_choice_text", "reference_text"]
@@ -167,7 +167,7 @@ def memory_text(full: Mapping[str, float], adapter: Mapping[str, float], lang: s
 _RECIPE_CHOICE = {
     "en": {"head": "on the validation parts alone, «{chosen}» scores {best:.3f} (the mean of validation accuracy and "
                    "validation balanced accuracy, averaged over {models})",
-           "all": "the models", "and": " and ",
+           "all": "the models",
            "some": "{names}, the models that ran every recipe",
            "next": ", ahead of the next recipe's {other:.3f}",
            "same": "; every chapter of this book trains with it",
@@ -175,7 +175,7 @@ _RECIPE_CHOICE = {
                     "-p train.recipe={name} to follow the choice"},
     "ru": {"head": "только по валидационным частям рецепт «{chosen}» набирает {best:.3f} (среднее точности и "
                    "сбалансированной точности на валидации, усреднённое по {models})",
-           "all": "моделям", "and": " и ",
+           "all": "моделям",
            "some": "моделям, прошедшим все рецепты: {names}",
            "next": ", следующий рецепт — {other:.3f}",
            "same": "; все главы книги обучают модели по нему",
@@ -197,7 +197,7 @@ def recipe_choice_text(chosen: str, book: str, scores: Mapping[str, float], lang
         over = t["all"]
     else:
         names = list(compared)
-        over = t["some"].format(names=", ".join(names[:-1]) + t["and"] + names[-1] if len(names) > 1 else names[0])
+        over = t["some"].format(names=and_list(names, lang))
     text = t["head"].format(chosen=recipe_label(chosen, lang), best=scores[chosen], models=over)
     if others:
         text += t["next"].format(other=others[0])

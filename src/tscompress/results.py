@@ -404,9 +404,10 @@ class ShownTable:
 
 
 TABLE_METADATA = "tscompress_table"
+"""Output metadata key of a table shown by :meth:`ChapterRun.save_tables` (its base name and language)."""
+
 SAY_METADATA = "tscompress_say"
 """Output metadata of a line shown by :meth:`ChapterRun.say`: the line in the editions other than English."""
-"""Output metadata key of a table shown by :meth:`ChapterRun.save_tables` (its base name and language)."""
 
 
 def _in_kernel() -> bool:

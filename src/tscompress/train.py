@@ -231,16 +231,17 @@ class EvalResult:
             f"{prefix}single_class": bool(self.single_class),
         }
 
-    def describe(self, lang: str = "en") -> str:
+    def describe(self, lang: str = "en", localized: bool = True) -> str:
         """One line: accuracy with its interval, cases, majority rate, balanced accuracy (phrase table
-        ``notebook_lines``; the Russian line writes its numbers the Russian way)."""
+        ``notebook_lines``; the Russian line writes its numbers the Russian way unless ``localized`` is False, for a
+        caller that localizes the whole line it goes into)."""
         from .names import localize_numbers
         from .phrases import table
 
         lo, hi = self.accuracy_ci
         text = table("notebook_lines")["evaluation"][lang].format(
             acc=self.accuracy, lo=lo, hi=hi, n=self.n, maj=self.majority_rate, bacc=self.balanced_accuracy)
-        return text if lang == "en" else localize_numbers(text, lang)
+        return text if lang == "en" or not localized else localize_numbers(text, lang)
 
 
 def set_seed(seed: int) -> None:

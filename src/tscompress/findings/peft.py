@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from .. import phrases
-from ..names import CRITERION_NAMES, RU_NOUNS, counted, noun_forms, number, p_value, percent, plural
+from ..names import CRITERION_NAMES, RU_NOUNS, counted, method_name, noun_forms, number, p_value, percent, plural
 from . import DIFFER
 
 __all__ = ["recovered", "recovery_rows", "recovery_text", "no_recovery_text", "unchanged_text", "kept_falling",
@@ -210,10 +210,6 @@ def span(values: Sequence[float], fmt: str = "{:.3f}") -> str:
     return lo if lo == hi else f"{lo}–{hi}"
 
 
-METHOD_LABELS = {"qlora": "QLoRA", "qdora": "QDoRA", "lora": "LoRA", "dora": "DoRA", "qdylora": "QDyLoRA"}
-"""The adapter methods' names (the same in both editions)."""
-
-
 def base_name(key: str, lang: str) -> str:
     """A base by its key (``fp32``, ``nf4``, ``q<bits>``) in the edition's words."""
     if key == "fp32":
@@ -231,7 +227,7 @@ def row_name(method: str, base: str, lang: str, main_base: str, rank: int | None
     if method == "full":
         return _p("row_full", lang, base=base_name(base, lang))
     extra = "" if base == main_base else _p("row_base", lang, base=base_name(base, lang))
-    return METHOD_LABELS.get(method, method) + ("" if rank is None else f" r = {rank}") + extra
+    return method_name(method, lang) + ("" if rank is None else f" r = {rank}") + extra
 
 
 def grid_note(ranks: Sequence[int], full_ranks: Sequence[int], lang: str) -> str:
