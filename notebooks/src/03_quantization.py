@@ -168,10 +168,11 @@ for s in ch.seeds:
                 stored_bytes=path.stat().st_size, train_seconds=fit.seconds, save=False, case_index=d.test.index,
                 validation=train.evaluate(stored_model, d.val, device=ch.device, n_boot=0),
                 **variants.fit_budget(fit, config.epochs))
-        ch.say("tuned_codes" if procedure == "codes" else "tuned", seed=s,
-               name={lang: f"{names.method_name(method, lang)} int{bits} + "
-                           f"{names.method_name('codes' if procedure == 'codes' else 'ste_tune', lang)}" for lang in plots.LANGS}, best=fit.best_epoch,
-               epochs=fit.epochs_trained, stopped=ch.stopped(fit), moved=moved if procedure == "codes" else 0, ev=ev)
+        tuned = "codes" if procedure == "codes" else "ste_tune"
+        ch.say("tuned_codes" if procedure == "codes" else "tuned", seed=s, ev=ev, best=fit.best_epoch,
+               epochs=fit.epochs_trained, stopped=ch.stopped(fit), moved=moved if procedure == "codes" else 0,
+               name={lang: f"{names.method_name(method, lang)} int{bits} + {names.method_name(tuned, lang)}"
+                     for lang in plots.LANGS})
 ft = pd.DataFrame(ft_rows)
 run.save_table(ft, "code_finetune")
 ptq_acc = ptq.set_index(["method", "bits", "seed"])["test_accuracy"]

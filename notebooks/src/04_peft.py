@@ -233,7 +233,7 @@ for s in ch.seeds:
                      **res.evaluation.summary("test_")})
         ch.say("adapted", seed=s, method=method, rank=r, key=key, ev=res.evaluation, best=res.fit.best_epoch,
                epochs=res.fit.epochs_trained, stopped=ch.stopped(res.fit), changed=changed, seconds=res.fit.seconds,
-               cpu=res.cpu_seconds, merge=f"{res.merge_max_diff:.1e}")
+               cpu=res.cpu_seconds, merge={lang: names.scientific(res.merge_max_diff, lang) for lang in plots.LANGS})
 
     if cfg.fast_forward:  # QLoRA at the bit-budget rank again, with Fast Forward every `fast_forward` steps
         res = finetune(bases[main_key][0], d, tc, method="qlora", rank=budget.rank, alpha_ratio=cfg.alpha_ratio,
